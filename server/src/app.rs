@@ -1,0 +1,257 @@
+//! Starting and stopping the server: HTTP, the storage connection (retried
+//! until it succeeds), workers and housekeeping.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::Duration;
+
+use anyhow::Context;
+use metrics_exporter_prometheus::PrometheusHandle;
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_util::task::TaskTracker;
+
+use crate::config::Config;
+use crate::storage::Storage;
+use crate::worker::{self, JobHandler, Shutdown, WorkerOptions};
+use crate::{http, telemetry};
+
+/// What every request handler can reach.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The loaded configuration.
+    pub config: Arc<Config>,
+    /// Storage, once connected.
+    pub storage: StorageSlot,
+    /// Outbound HTTP client (probes, later the Graph API and model endpoints).
+    pub http: reqwest::Client,
+    /// Renders `/metrics`.
+    pub metrics: PrometheusHandle,
+}
+
+/// Storage that may not be connected yet: the server starts serving (and
+/// answering `/readyz` with 503) while the database is still coming up.
+#[derive(Debug, Clone, Default)]
+pub struct StorageSlot {
+    inner: Arc<SlotInner>,
+}
+
+#[derive(Debug, Default)]
+struct SlotInner {
+    storage: OnceLock<Storage>,
+    last_error: Mutex<String>,
+}
+
+impl StorageSlot {
+    /// A slot already holding `storage`.
+    pub fn ready(storage: Storage) -> Self {
+        let slot = Self::default();
+        slot.fill(storage);
+        slot
+    }
+
+    /// The storage, if connected.
+    pub fn get(&self) -> Option<&Storage> {
+        self.inner.storage.get()
+    }
+
+    /// Why it is not connected yet.
+    pub fn last_error(&self) -> String {
+        match self.inner.last_error.lock() {
+            Ok(e) if e.is_empty() => "connecting".to_owned(),
+            Ok(e) => e.clone(),
+            Err(_) => "connecting".to_owned(),
+        }
+    }
+
+    fn fill(&self, storage: Storage) {
+        let _ = self.inner.storage.set(storage);
+    }
+
+    fn record_error(&self, error: String) {
+        if let Ok(mut slot) = self.inner.last_error.lock() {
+            *slot = error;
+        }
+    }
+}
+
+/// Job handlers by queue name; `serve` runs `server.workers` workers for each.
+#[derive(Clone, Default)]
+pub struct Handlers {
+    entries: Vec<(String, Arc<dyn JobHandler>)>,
+}
+
+impl std::fmt::Debug for Handlers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.entries.iter().map(|(q, _)| q))
+            .finish()
+    }
+}
+
+impl Handlers {
+    /// Adds a handler for `queue`.
+    pub fn with(mut self, queue: &str, handler: Arc<dyn JobHandler>) -> Self {
+        self.entries.push((queue.to_owned(), handler));
+        self
+    }
+}
+
+/// A server running in this process.
+#[derive(Debug)]
+pub struct RunningServer {
+    /// Where it listens (the real port when configured with port 0).
+    pub addr: SocketAddr,
+    /// Its state (tests reach storage through it).
+    pub state: AppState,
+    shutdown: Shutdown,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl RunningServer {
+    /// Graceful shutdown: stop accepting, finish in-flight requests and jobs
+    /// (releasing jobs still running after the grace period), then return.
+    pub async fn shutdown(self) -> anyhow::Result<()> {
+        self.shutdown.stop.cancel();
+        self.task.await.context("server task panicked")?
+    }
+
+    /// Waits until storage is connected (tests), up to `timeout`.
+    pub async fn wait_for_storage(&self, timeout: Duration) -> Option<Storage> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        loop {
+            if let Some(storage) = self.state.storage.get() {
+                return Some(storage.clone());
+            }
+            if tokio::time::Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// Binds the listener and starts everything in the background.
+pub async fn start(config: Config, handlers: Handlers) -> anyhow::Result<RunningServer> {
+    let listener = TcpListener::bind(config.server.listen)
+        .await
+        .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
+    let addr = listener.local_addr()?;
+    let state = AppState {
+        config: Arc::new(config),
+        storage: StorageSlot::default(),
+        http: reqwest::Client::builder()
+            .user_agent(concat!("triage/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .context("cannot build the HTTP client")?,
+        metrics: telemetry::metrics_handle(),
+    };
+    let shutdown = Shutdown::default();
+    let tracker = TaskTracker::new();
+
+    tracker.spawn(connect_then_run(
+        state.clone(),
+        handlers,
+        shutdown.clone(),
+        tracker.clone(),
+    ));
+
+    // After the grace period, abandon whatever is still running.
+    let grace = state.config.server.shutdown_grace();
+    let abort_timer = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            shutdown.stop.cancelled().await;
+            tokio::time::sleep(grace).await;
+            shutdown.abort.cancel();
+        })
+    };
+
+    let app = http::router(state.clone());
+    let task = {
+        let shutdown = shutdown.clone();
+        tokio::spawn(async move {
+            let serving = axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.stop.clone().cancelled_owned());
+            tokio::select! {
+                result = serving => result.context("HTTP server failed")?,
+                // Requests still open after the grace period are cut.
+                () = async { shutdown.abort.cancelled().await; tokio::time::sleep(Duration::from_secs(1)).await } => {
+                    tracing::warn!("in-flight requests outlived the shutdown grace period");
+                }
+            }
+            tracker.close();
+            tracker.wait().await;
+            abort_timer.abort();
+            tracing::info!("shutdown complete");
+            Ok(())
+        })
+    };
+    Ok(RunningServer {
+        addr,
+        state,
+        shutdown,
+        task,
+    })
+}
+
+/// Connects storage with exponential backoff (never crash-looping on a
+/// database that is still starting), then starts workers and housekeeping.
+async fn connect_then_run(
+    state: AppState,
+    handlers: Handlers,
+    shutdown: Shutdown,
+    tracker: TaskTracker,
+) {
+    let config = &state.config;
+    let mut delay = Duration::from_millis(250);
+    let storage = loop {
+        match Storage::open(&config.storage, config.storage.auto_migrate).await {
+            Ok(storage) => break storage,
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in = ?delay, "storage not reachable yet");
+                state.storage.record_error(e.to_string());
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = shutdown.stop.cancelled() => return,
+                }
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    };
+    tracing::info!(backend = ?config.storage.backend, "storage connected");
+    state.storage.fill(storage.clone());
+
+    for (queue, handler) in &handlers.entries {
+        for n in 0..config.server.workers.max(1) {
+            let consumer = format!("{}-{}-{n}", hostname(), std::process::id());
+            let options = WorkerOptions::new(queue, &consumer, config.server.lease());
+            tracker.spawn(worker::run(
+                storage.queue.clone(),
+                handler.clone(),
+                options,
+                shutdown.clone(),
+            ));
+        }
+    }
+
+    let metrics = state.metrics.clone();
+    tracker.spawn(async move {
+        let mut tick = tokio::time::interval(Duration::from_secs(60));
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    metrics.run_upkeep();
+                    if let Err(e) = storage.maintain().await {
+                        tracing::warn!(error = %e, "storage housekeeping failed");
+                    }
+                }
+                () = shutdown.stop.cancelled() => return,
+            }
+        }
+    });
+}
+
+fn hostname() -> String {
+    std::env::var("HOSTNAME").unwrap_or_else(|_| "triage".to_owned())
+}

@@ -1,0 +1,226 @@
+//! The `triage` command line.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Parser, Subcommand};
+
+use crate::app::{self, Handlers};
+use crate::config::{self, Config, Severity};
+use crate::readiness;
+use crate::storage::Storage;
+use crate::telemetry;
+
+/// AI triage agent server.
+#[derive(Debug, Parser)]
+#[command(name = "triage", version, about)]
+pub struct Cli {
+    /// TOML configuration file; `TRIAGE__SECTION__KEY` variables override it.
+    #[arg(long, global = true, env = "TRIAGE_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the HTTP server and workers until SIGTERM or Ctrl-C.
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        /// What to do with it.
+        #[command(subcommand)]
+        action: ConfigAction,
+    },
+    /// Print the version.
+    Version,
+}
+
+/// `triage config …`
+#[derive(Debug, Subcommand)]
+pub enum ConfigAction {
+    /// Say what is missing or wrong, then probe the services it names.
+    Check {
+        /// Only check the configuration itself; contact no service.
+        #[arg(long)]
+        offline: bool,
+    },
+}
+
+/// Exit code for a configuration that cannot be loaded or is wrong.
+const EXIT_CONFIG: u8 = 2;
+
+/// Runs the command; the exit code tells scripts what happened.
+pub async fn run(cli: Cli) -> ExitCode {
+    if let Command::Version = cli.command {
+        say(&format!("triage {}", env!("CARGO_PKG_VERSION")));
+        return ExitCode::SUCCESS;
+    }
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => {
+            shout("the configuration cannot be loaded:");
+            for problem in &e.problems {
+                shout(&format!("  - {problem}"));
+            }
+            return ExitCode::from(EXIT_CONFIG);
+        }
+    };
+    match cli.command {
+        Command::Version => ExitCode::SUCCESS,
+        Command::Serve => serve(config).await,
+        Command::Migrate => migrate(config).await,
+        Command::Config {
+            action: ConfigAction::Check { offline },
+        } => check(config, offline).await,
+    }
+}
+
+async fn serve(config: Config) -> ExitCode {
+    telemetry::init_logging(&config.log);
+    let errors: Vec<_> = config::check(&config)
+        .into_iter()
+        .filter(|f| f.severity == Severity::Error)
+        .collect();
+    if !errors.is_empty() {
+        for e in &errors {
+            tracing::error!("{e}");
+        }
+        shout("refusing to start: run `triage config check` for details");
+        return ExitCode::from(EXIT_CONFIG);
+    }
+    let server = match app::start(config, Handlers::default()).await {
+        Ok(server) => server,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            return ExitCode::FAILURE;
+        }
+    };
+    tracing::info!(addr = %server.addr, "listening");
+    wait_for_signal().await;
+    tracing::info!("shutting down");
+    match server.shutdown().await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn wait_for_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+async fn migrate(config: Config) -> ExitCode {
+    telemetry::init_logging(&config.log);
+    match Storage::open(&config.storage, true).await {
+        Ok(_) => {
+            say(&format!(
+                "migrations applied ({:?} backend)",
+                config.storage.backend
+            ));
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            shout(&format!("migration failed: {e}"));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn check(config: Config, offline: bool) -> ExitCode {
+    let mut findings = config::check(&config);
+    let mut probe_failed = false;
+    if !offline && !findings.iter().any(|f| f.severity == Severity::Error) {
+        // Connect without migrating: checking must not change anything.
+        match tokio::time::timeout(
+            Duration::from_secs(10),
+            Storage::open(&config.storage, false),
+        )
+        .await
+        {
+            Ok(Ok(storage)) => {
+                for c in storage.health().await {
+                    probe_failed |= !c.ok;
+                    findings.push(probe_finding(&c.name, c.ok, c.detail));
+                }
+            }
+            Ok(Err(e)) => {
+                probe_failed = true;
+                findings.push(probe_finding("storage", false, e.to_string()));
+            }
+            Err(_) => {
+                probe_failed = true;
+                findings.push(probe_finding(
+                    "storage",
+                    false,
+                    "no answer within 10 s".to_owned(),
+                ));
+            }
+        }
+        for c in readiness::dependency_checks(&config, &reqwest::Client::new()).await {
+            probe_failed |= !c.ok;
+            findings.push(probe_finding(&c.name, c.ok, c.detail));
+        }
+    }
+    for f in &findings {
+        say(&f.to_string());
+    }
+    let errors = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Error)
+        .count();
+    let warnings = findings
+        .iter()
+        .filter(|f| f.severity == Severity::Warning)
+        .count();
+    say(&format!("{errors} error(s), {warnings} warning(s)"));
+    if errors > 0 && !probe_failed {
+        ExitCode::from(EXIT_CONFIG)
+    } else if errors > 0 {
+        ExitCode::FAILURE
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn probe_finding(name: &str, ok: bool, detail: String) -> config::Finding {
+    config::Finding {
+        severity: if ok { Severity::Ok } else { Severity::Error },
+        key: format!("reachable {name}"),
+        message: detail,
+    }
+}
+
+fn say(line: &str) {
+    let _ = writeln!(std::io::stdout(), "{line}");
+}
+
+fn shout(line: &str) {
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
