@@ -1,0 +1,781 @@
+//! One conformance suite, run against both backends: the embedded SQLite file
+//! and Postgres + Redis. A behaviour either backend lacks fails here.
+// Integration tests: a failed unwrap is a failed test.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::collections::{HashMap, HashSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use retrieval::{EMBEDDING_DIM, VectorError, VectorRecord};
+use serde_json::json;
+use server::storage::queue::Dedupe;
+use server::storage::{
+    AppendOutcome, ClaimedJob, ConversationStatus, Direction, Enqueued, LockGuard, NewJob,
+    NewMessage, Storage, StorageError,
+};
+use server::worker::{self, HandlerError, JobHandler, Shutdown, WorkerOptions};
+
+macro_rules! conformance {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let t = crate::common::sqlite().await;
+                    crate::$case(&t.storage).await;
+                }
+            )*
+        }
+        mod postgres_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let t = crate::common::postgres().await;
+                    crate::$case(&t.storage).await;
+                }
+            )*
+        }
+    };
+}
+
+conformance!(
+    conversations_converge_per_patient,
+    messages_are_recorded_once_per_external_id,
+    kv_values_expire,
+    set_if_absent_lets_the_first_caller_win,
+    locks_exclude_and_release_only_by_their_holder,
+    counters_reset_after_their_window,
+    queue_delivers_fifo_and_acks,
+    enqueue_dedupes_atomically_with_the_job,
+    one_partition_is_never_held_twice,
+    expired_lease_is_redelivered_and_the_old_holder_cannot_ack,
+    release_returns_a_job_now_or_after_a_delay,
+    extend_keeps_a_slow_job_leased,
+    dead_letters_unblock_the_partition,
+    concurrent_consumers_process_each_job_once_in_order,
+    killed_worker_mid_item_is_redelivered_after_its_lease,
+    graceful_worker_shutdown_releases_the_job_in_hand,
+    vectors_are_scoped_to_their_owner_and_ranked,
+    health_reports_every_service,
+);
+
+const Q: &str = "events";
+
+fn job<'a>(partition: &'a str, payload: &'a [u8]) -> NewJob<'a> {
+    NewJob {
+        queue: Q,
+        partition,
+        payload,
+        dedupe: None,
+    }
+}
+
+async fn claim(s: &Storage, consumer: &str, lease: Duration) -> Option<ClaimedJob> {
+    s.queue.claim(Q, consumer, lease).await.unwrap()
+}
+
+const LONG: Duration = Duration::from_secs(30);
+/// Short TTLs and leases, with enough slack that a loaded CI machine does not
+/// hit them before the assertion that they are still running.
+const SHORT: Duration = Duration::from_millis(700);
+/// Comfortably past `SHORT`.
+const PAST_SHORT: Duration = Duration::from_millis(1000);
+
+// ---------------------------------------------------------------- records
+
+async fn conversations_converge_per_patient(s: &Storage) {
+    let mut handles = Vec::new();
+    for _ in 0..8 {
+        let records = s.records.clone();
+        handles.push(tokio::spawn(async move {
+            records
+                .open_conversation("whatsapp", "15551230001")
+                .await
+                .unwrap()
+                .id
+        }));
+    }
+    let mut ids = HashSet::new();
+    for h in handles {
+        ids.insert(h.await.unwrap());
+    }
+    assert_eq!(
+        ids.len(),
+        1,
+        "concurrent first messages must share one conversation"
+    );
+    let id = *ids.iter().next().unwrap();
+
+    let other = s
+        .records
+        .open_conversation("whatsapp", "15551230002")
+        .await
+        .unwrap();
+    assert_ne!(other.id, id);
+    let fetched = s.records.conversation(id).await.unwrap().unwrap();
+    assert_eq!(fetched.patient_ref, "15551230001");
+    assert_eq!(fetched.status, ConversationStatus::Open);
+
+    s.records.close_conversation(id).await.unwrap();
+    assert_eq!(
+        s.records.conversation(id).await.unwrap().unwrap().status,
+        ConversationStatus::Closed
+    );
+    let next = s
+        .records
+        .open_conversation("whatsapp", "15551230001")
+        .await
+        .unwrap();
+    assert_ne!(
+        next.id, id,
+        "after closing, the next message opens a new conversation"
+    );
+    assert!(
+        s.records
+            .conversation(uuid::Uuid::new_v4())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn messages_are_recorded_once_per_external_id(s: &Storage) {
+    let c = s
+        .records
+        .open_conversation("whatsapp", "15551230003")
+        .await
+        .unwrap();
+    let msg = |dir, ext: Option<&str>, text: &str| NewMessage {
+        conversation_id: c.id,
+        direction: dir,
+        external_id: ext.map(str::to_owned),
+        kind: "text".to_owned(),
+        content: json!({"body": text}),
+    };
+    let first = s
+        .records
+        .append_message(msg(Direction::Inbound, Some("wamid.A"), "chest pain"))
+        .await
+        .unwrap();
+    let AppendOutcome::Inserted(first) = first else {
+        panic!("first append must insert")
+    };
+    let again = s
+        .records
+        .append_message(msg(Direction::Inbound, Some("wamid.A"), "chest pain"))
+        .await
+        .unwrap();
+    assert_eq!(again, AppendOutcome::Duplicate { existing: first.id });
+    // The same id in the other direction and messages without ids are distinct.
+    assert!(matches!(
+        s.records
+            .append_message(msg(Direction::Outbound, Some("wamid.A"), "reply"))
+            .await
+            .unwrap(),
+        AppendOutcome::Inserted(_)
+    ));
+    for text in ["a", "b"] {
+        assert!(matches!(
+            s.records
+                .append_message(msg(Direction::Outbound, None, text))
+                .await
+                .unwrap(),
+            AppendOutcome::Inserted(_)
+        ));
+    }
+    let all = s.records.messages(c.id, 100).await.unwrap();
+    let bodies: Vec<_> = all
+        .iter()
+        .map(|m| m.content["body"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        bodies,
+        ["chest pain", "reply", "a", "b"],
+        "oldest first, no duplicate"
+    );
+    assert_eq!(all[0].direction, Direction::Inbound);
+    assert_eq!(all[0].external_id.as_deref(), Some("wamid.A"));
+    assert_eq!(s.records.messages(c.id, 2).await.unwrap().len(), 2);
+}
+
+// ---------------------------------------------------------------- key-value
+
+async fn kv_values_expire(s: &Storage) {
+    s.kv.set("state:a", b"one", None).await.unwrap();
+    s.kv.set("state:b", b"two", Some(SHORT)).await.unwrap();
+    assert_eq!(
+        s.kv.get("state:a").await.unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    assert_eq!(
+        s.kv.get("state:b").await.unwrap().as_deref(),
+        Some(&b"two"[..])
+    );
+    s.kv.set("state:a", b"uno", None).await.unwrap();
+    assert_eq!(
+        s.kv.get("state:a").await.unwrap().as_deref(),
+        Some(&b"uno"[..])
+    );
+    tokio::time::sleep(PAST_SHORT).await;
+    assert_eq!(
+        s.kv.get("state:b").await.unwrap(),
+        None,
+        "expired values read as absent"
+    );
+    assert!(
+        !s.kv.delete("state:b").await.unwrap(),
+        "an expired key no longer exists"
+    );
+    assert!(s.kv.delete("state:a").await.unwrap());
+    assert!(!s.kv.delete("state:a").await.unwrap());
+    assert_eq!(s.kv.get("state:a").await.unwrap(), None);
+    // Housekeeping never removes live keys.
+    s.kv.set("state:c", b"live", Some(LONG)).await.unwrap();
+    s.maintain().await.unwrap();
+    assert!(s.kv.get("state:c").await.unwrap().is_some());
+}
+
+async fn set_if_absent_lets_the_first_caller_win(s: &Storage) {
+    let ttl = SHORT;
+    let wins = Arc::new(AtomicUsize::new(0));
+    let mut handles = Vec::new();
+    for i in 0..10 {
+        let kv = s.kv.clone();
+        let wins = wins.clone();
+        handles.push(tokio::spawn(async move {
+            if kv
+                .set_if_absent("idem:wamid.X", format!("{i}").as_bytes(), ttl)
+                .await
+                .unwrap()
+            {
+                wins.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+    for h in handles {
+        h.await.unwrap();
+    }
+    assert_eq!(
+        wins.load(Ordering::SeqCst),
+        1,
+        "exactly one concurrent caller wins"
+    );
+    tokio::time::sleep(PAST_SHORT).await;
+    assert!(
+        s.kv.set_if_absent("idem:wamid.X", b"later", ttl)
+            .await
+            .unwrap(),
+        "free again after the TTL"
+    );
+}
+
+async fn locks_exclude_and_release_only_by_their_holder(s: &Storage) {
+    let kv = s.kv.as_ref();
+    let held = LockGuard::try_acquire(kv, "conversation:1", LONG)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        LockGuard::try_acquire(kv, "conversation:1", LONG)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        !kv.delete_if_equals("lock:conversation:1", b"someone-else")
+            .await
+            .unwrap()
+    );
+    assert!(held.release(kv).await.unwrap());
+    let short = LockGuard::try_acquire(kv, "conversation:1", SHORT)
+        .await
+        .unwrap()
+        .unwrap();
+    tokio::time::sleep(PAST_SHORT).await;
+    let next = LockGuard::try_acquire(kv, "conversation:1", LONG)
+        .await
+        .unwrap();
+    assert!(next.is_some(), "a lock whose holder died expires");
+    assert!(
+        !short.release(kv).await.unwrap(),
+        "an expired holder must not unlock the new holder"
+    );
+    assert!(
+        LockGuard::try_acquire(kv, "conversation:1", LONG)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn counters_reset_after_their_window(s: &Storage) {
+    let window = SHORT;
+    for expected in 1..=3 {
+        assert_eq!(
+            s.kv.increment_in_window("rate:15550001", window)
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    assert_eq!(
+        s.kv.get("rate:15550001").await.unwrap().as_deref(),
+        Some(&b"3"[..])
+    );
+    tokio::time::sleep(PAST_SHORT).await;
+    assert_eq!(
+        s.kv.increment_in_window("rate:15550001", window)
+            .await
+            .unwrap(),
+        1
+    );
+}
+
+// ---------------------------------------------------------------- queue
+
+async fn queue_delivers_fifo_and_acks(s: &Storage) {
+    assert!(claim(s, "c1", LONG).await.is_none(), "empty queue");
+    for (p, body) in [("a", "1"), ("b", "2"), ("c", "3")] {
+        assert!(matches!(
+            s.queue.enqueue(job(p, body.as_bytes())).await.unwrap(),
+            Enqueued::Accepted(_)
+        ));
+    }
+    assert_eq!(s.queue.depth(Q).await.unwrap(), 3);
+    let mut seen = Vec::new();
+    while let Some(j) = claim(s, "c1", LONG).await {
+        assert_eq!(j.attempts, 1);
+        assert_eq!(j.queue, Q);
+        assert!(j.enqueued_at_ms > 0);
+        seen.push(String::from_utf8(j.payload.clone()).unwrap());
+        s.queue.ack(&j).await.unwrap();
+    }
+    assert_eq!(seen, ["1", "2", "3"], "oldest first across partitions");
+    assert_eq!(s.queue.depth(Q).await.unwrap(), 0);
+    assert!(
+        s.queue
+            .claim("other-queue", "c1", LONG)
+            .await
+            .unwrap()
+            .is_none(),
+        "queues are separate"
+    );
+}
+
+async fn enqueue_dedupes_atomically_with_the_job(s: &Storage) {
+    let ttl = SHORT;
+    let with_key = |key| NewJob {
+        queue: Q,
+        partition: "p",
+        payload: b"webhook",
+        dedupe: Some(Dedupe { key, ttl }),
+    };
+    let mut handles = Vec::new();
+    for _ in 0..5 {
+        let queue = s.queue.clone();
+        handles.push(tokio::spawn(async move {
+            queue
+                .enqueue(NewJob {
+                    queue: Q,
+                    partition: "p",
+                    payload: b"webhook",
+                    dedupe: Some(Dedupe {
+                        key: "wamid.1",
+                        ttl: SHORT,
+                    }),
+                })
+                .await
+                .unwrap()
+        }));
+    }
+    let mut accepted = 0;
+    for h in handles {
+        if matches!(h.await.unwrap(), Enqueued::Accepted(_)) {
+            accepted += 1;
+        }
+    }
+    assert_eq!(
+        accepted, 1,
+        "five concurrent deliveries of one message store one job"
+    );
+    assert!(matches!(
+        s.queue.enqueue(with_key("wamid.2")).await.unwrap(),
+        Enqueued::Accepted(_)
+    ));
+    assert_eq!(s.queue.depth(Q).await.unwrap(), 2);
+    tokio::time::sleep(PAST_SHORT).await;
+    assert!(matches!(
+        s.queue.enqueue(with_key("wamid.1")).await.unwrap(),
+        Enqueued::Accepted(_)
+    ));
+}
+
+async fn one_partition_is_never_held_twice(s: &Storage) {
+    s.queue.enqueue(job("alice", b"a1")).await.unwrap();
+    s.queue.enqueue(job("alice", b"a2")).await.unwrap();
+    s.queue.enqueue(job("bob", b"b1")).await.unwrap();
+    let first = claim(s, "w1", LONG).await.unwrap();
+    assert_eq!(first.payload, b"a1");
+    let second = claim(s, "w2", LONG).await.unwrap();
+    assert_eq!(
+        second.payload, b"b1",
+        "alice's second message waits for her first"
+    );
+    assert!(claim(s, "w3", LONG).await.is_none());
+    // New work for a held partition also waits.
+    s.queue.enqueue(job("bob", b"b2")).await.unwrap();
+    assert!(claim(s, "w3", LONG).await.is_none());
+    s.queue.ack(&first).await.unwrap();
+    let third = claim(s, "w3", LONG).await.unwrap();
+    assert_eq!(third.payload, b"a2");
+    s.queue.ack(&second).await.unwrap();
+    assert_eq!(claim(s, "w1", LONG).await.unwrap().payload, b"b2");
+}
+
+async fn expired_lease_is_redelivered_and_the_old_holder_cannot_ack(s: &Storage) {
+    s.queue.enqueue(job("p", b"x")).await.unwrap();
+    let dead = claim(s, "crashed", SHORT).await.unwrap();
+    assert!(
+        claim(s, "w2", LONG).await.is_none(),
+        "held while the lease runs"
+    );
+    tokio::time::sleep(SHORT).await;
+    let again = claim(s, "w2", LONG)
+        .await
+        .expect("redelivered after the lease");
+    assert_eq!(again.id, dead.id);
+    assert_eq!(again.attempts, 2);
+    assert_ne!(again.lease_token, dead.lease_token);
+    assert!(matches!(
+        s.queue.ack(&dead).await,
+        Err(StorageError::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        s.queue.extend(&dead, LONG).await,
+        Err(StorageError::LeaseLost { .. })
+    ));
+    assert!(matches!(
+        s.queue.release(&dead, Duration::ZERO).await,
+        Err(StorageError::LeaseLost { .. })
+    ));
+    s.queue.ack(&again).await.unwrap();
+    assert_eq!(s.queue.depth(Q).await.unwrap(), 0);
+    assert!(claim(s, "w3", LONG).await.is_none());
+}
+
+async fn release_returns_a_job_now_or_after_a_delay(s: &Storage) {
+    s.queue.enqueue(job("p", b"x")).await.unwrap();
+    let j = claim(s, "w1", LONG).await.unwrap();
+    s.queue.release(&j, Duration::ZERO).await.unwrap();
+    let j2 = claim(s, "w2", LONG)
+        .await
+        .expect("released job is claimable at once");
+    assert_eq!((j2.id.as_str(), j2.attempts), (j.id.as_str(), 2));
+    assert!(
+        matches!(s.queue.ack(&j).await, Err(StorageError::LeaseLost { .. })),
+        "released means given up"
+    );
+    s.queue.release(&j2, SHORT).await.unwrap();
+    assert!(claim(s, "w3", LONG).await.is_none(), "not before the delay");
+    tokio::time::sleep(PAST_SHORT).await;
+    let j3 = claim(s, "w3", LONG).await.unwrap();
+    assert_eq!(j3.attempts, 3);
+    s.queue.ack(&j3).await.unwrap();
+}
+
+async fn extend_keeps_a_slow_job_leased(s: &Storage) {
+    s.queue.enqueue(job("p", b"x")).await.unwrap();
+    let j = claim(s, "slow", SHORT).await.unwrap();
+    for _ in 0..3 {
+        tokio::time::sleep(SHORT / 2).await;
+        s.queue.extend(&j, SHORT).await.unwrap();
+    }
+    assert!(
+        claim(s, "w2", LONG).await.is_none(),
+        "an extended lease is still held"
+    );
+    s.queue.ack(&j).await.unwrap();
+}
+
+async fn dead_letters_unblock_the_partition(s: &Storage) {
+    s.queue.enqueue(job("p", b"poison")).await.unwrap();
+    s.queue.enqueue(job("p", b"fine")).await.unwrap();
+    let poison = claim(s, "w1", LONG).await.unwrap();
+    s.queue
+        .dead_letter(&poison, "payload is not JSON")
+        .await
+        .unwrap();
+    let next = claim(s, "w1", LONG).await.unwrap();
+    assert_eq!(next.payload, b"fine");
+    s.queue.ack(&next).await.unwrap();
+    assert_eq!(s.queue.depth(Q).await.unwrap(), 0);
+    let dead = s.queue.dead_letters(Q, 10).await.unwrap();
+    assert_eq!(
+        dead,
+        vec![(poison.id.clone(), "payload is not JSON".to_owned())]
+    );
+}
+
+/// Many consumers, many partitions: every job exactly once, each partition in
+/// order, never two jobs of one partition at the same time.
+async fn concurrent_consumers_process_each_job_once_in_order(s: &Storage) {
+    const PARTITIONS: usize = 12;
+    const PER_PARTITION: usize = 15;
+    for n in 0..PER_PARTITION {
+        for p in 0..PARTITIONS {
+            s.queue
+                .enqueue(job(&format!("patient-{p}"), format!("{n}").as_bytes()))
+                .await
+                .unwrap();
+        }
+    }
+    let processed: Arc<Mutex<HashMap<String, Vec<usize>>>> = Arc::default();
+    let in_flight: Arc<Mutex<HashSet<String>>> = Arc::default();
+    let overlaps = Arc::new(AtomicUsize::new(0));
+    let mut consumers = Vec::new();
+    for c in 0..4 {
+        let (s, processed, in_flight, overlaps) = (
+            s.clone(),
+            processed.clone(),
+            in_flight.clone(),
+            overlaps.clone(),
+        );
+        consumers.push(tokio::spawn(async move {
+            let mut idle = 0;
+            while idle < 20 {
+                let Some(j) = s.queue.claim(Q, &format!("c{c}"), LONG).await.unwrap() else {
+                    idle += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                };
+                idle = 0;
+                if !in_flight.lock().unwrap().insert(j.partition.clone()) {
+                    overlaps.fetch_add(1, Ordering::SeqCst);
+                }
+                tokio::time::sleep(Duration::from_millis(1)).await;
+                let n: usize = String::from_utf8(j.payload.clone())
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                processed
+                    .lock()
+                    .unwrap()
+                    .entry(j.partition.clone())
+                    .or_default()
+                    .push(n);
+                in_flight.lock().unwrap().remove(&j.partition);
+                s.queue.ack(&j).await.unwrap();
+            }
+        }));
+    }
+    for c in consumers {
+        c.await.unwrap();
+    }
+    assert_eq!(
+        overlaps.load(Ordering::SeqCst),
+        0,
+        "a partition was processed by two consumers at once"
+    );
+    let processed = processed.lock().unwrap().clone();
+    assert_eq!(processed.len(), PARTITIONS);
+    let expected: Vec<usize> = (0..PER_PARTITION).collect();
+    for (partition, order) in processed.iter() {
+        assert_eq!(order, &expected, "{partition} out of order or duplicated");
+    }
+    assert_eq!(s.queue.depth(Q).await.unwrap(), 0);
+}
+
+/// Records what it handled; optionally hangs on the first job forever, like a
+/// worker that dies mid-item.
+struct Recorder {
+    handled: Mutex<Vec<(String, u32)>>,
+    hang_first: bool,
+    started: tokio::sync::Notify,
+}
+
+#[async_trait::async_trait]
+impl JobHandler for Recorder {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), HandlerError> {
+        self.started.notify_one();
+        if self.hang_first && job.attempts == 1 {
+            std::future::pending::<()>().await;
+        }
+        self.handled.lock().unwrap().push((
+            String::from_utf8_lossy(&job.payload).into_owned(),
+            job.attempts,
+        ));
+        Ok(())
+    }
+}
+
+fn recorder(hang_first: bool) -> Arc<Recorder> {
+    Arc::new(Recorder {
+        handled: Mutex::new(Vec::new()),
+        hang_first,
+        started: tokio::sync::Notify::new(),
+    })
+}
+
+async fn killed_worker_mid_item_is_redelivered_after_its_lease(s: &Storage) {
+    s.queue.enqueue(job("patient", b"hello")).await.unwrap();
+    let lease = Duration::from_millis(600);
+
+    let doomed = recorder(true);
+    let task = tokio::spawn(worker::run(
+        s.queue.clone(),
+        doomed.clone(),
+        WorkerOptions::new(Q, "doomed", lease),
+        Shutdown::default(),
+    ));
+    doomed.started.notified().await;
+    // Kill it mid-item: no ack, no release, the lease just stops being renewed.
+    task.abort();
+    let _ = task.await;
+
+    let survivor = recorder(false);
+    let shutdown = Shutdown::default();
+    let task = tokio::spawn(worker::run(
+        s.queue.clone(),
+        survivor.clone(),
+        WorkerOptions::new(Q, "survivor", lease),
+        shutdown.clone(),
+    ));
+    let handled = common::eventually(Duration::from_secs(5), || {
+        let survivor = survivor.clone();
+        async move {
+            let h = survivor.handled.lock().unwrap().clone();
+            (!h.is_empty()).then_some(h)
+        }
+    })
+    .await
+    .expect("the job must be redelivered to the surviving worker");
+    assert_eq!(handled, vec![("hello".to_owned(), 2)]);
+    shutdown.stop.cancel();
+    task.await.unwrap();
+    assert_eq!(s.queue.depth(Q).await.unwrap(), 0, "the survivor acked it");
+    assert!(doomed.handled.lock().unwrap().is_empty());
+}
+
+async fn graceful_worker_shutdown_releases_the_job_in_hand(s: &Storage) {
+    s.queue.enqueue(job("patient", b"slow")).await.unwrap();
+    let hanging = recorder(true);
+    let shutdown = Shutdown::default();
+    let task = tokio::spawn(worker::run(
+        s.queue.clone(),
+        hanging.clone(),
+        WorkerOptions::new(Q, "stopping", LONG),
+        shutdown.clone(),
+    ));
+    hanging.started.notified().await;
+    shutdown.stop.cancel();
+    shutdown.abort.cancel();
+    tokio::time::timeout(Duration::from_secs(5), task)
+        .await
+        .unwrap()
+        .unwrap();
+    // Released, not left to a 30 s lease: another consumer gets it at once.
+    let again = claim(s, "next", LONG).await.expect("released on shutdown");
+    assert_eq!(again.payload, b"slow");
+    assert_eq!(again.attempts, 2);
+}
+
+// ---------------------------------------------------------------- vectors
+
+fn unit(axis: usize, wobble: f32) -> Vec<f32> {
+    let mut v = vec![0.0; EMBEDDING_DIM];
+    v[axis] = 1.0;
+    v[(axis + 1) % EMBEDDING_DIM] = wobble;
+    v
+}
+
+async fn vectors_are_scoped_to_their_owner_and_ranked(s: &Storage) {
+    let rec = |owner: &str, axis, wobble, label: &str| VectorRecord {
+        id: uuid::Uuid::new_v4(),
+        owner: owner.to_owned(),
+        embedding: unit(axis, wobble),
+        payload: json!({"label": label}),
+    };
+    let near = rec("alice", 0, 0.1, "near");
+    let far = rec("alice", 5, 0.0, "far");
+    let mid = rec("alice", 0, 1.0, "mid");
+    let bobs = rec("bob", 0, 0.0, "bob-exact");
+    s.vectors
+        .upsert(&[near.clone(), far.clone(), mid.clone(), bobs.clone()])
+        .await
+        .unwrap();
+
+    let hits = s.vectors.nearest("alice", &unit(0, 0.0), 10).await.unwrap();
+    let labels: Vec<_> = hits
+        .iter()
+        .map(|h| h.payload["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        labels,
+        ["near", "mid", "far"],
+        "nearest first, and never another patient's"
+    );
+    assert!(
+        hits[0].distance < 0.01 && hits[2].distance > 0.99,
+        "cosine distances: {hits:?}"
+    );
+    assert_eq!(hits[0].id, near.id);
+    assert_eq!(
+        s.vectors
+            .nearest("alice", &unit(0, 0.0), 1)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Upsert replaces by id.
+    let moved = VectorRecord {
+        embedding: unit(0, 0.0),
+        payload: json!({"label": "far-moved"}),
+        ..far.clone()
+    };
+    s.vectors.upsert(&[moved]).await.unwrap();
+    let top = s.vectors.nearest("alice", &unit(0, 0.0), 3).await.unwrap();
+    assert_eq!(top.len(), 3);
+    assert_eq!(top[0].payload["label"], "far-moved");
+
+    assert!(matches!(
+        s.vectors
+            .upsert(&[rec("alice", 0, 0.0, "x")].map(|mut r| {
+                r.embedding.truncate(10);
+                r
+            }))
+            .await,
+        Err(VectorError::Dimension {
+            expected: 384,
+            actual: 10
+        })
+    ));
+    assert_eq!(s.vectors.delete_owner("alice").await.unwrap(), 3);
+    assert!(
+        s.vectors
+            .nearest("alice", &unit(0, 0.0), 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(
+        s.vectors
+            .nearest("bob", &unit(0, 0.0), 5)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+}
+
+async fn health_reports_every_service(s: &Storage) {
+    let health = s.health().await;
+    assert!(!health.is_empty());
+    assert!(health.iter().all(|c| c.ok), "{health:?}");
+    assert!(health.iter().any(|c| c.name == "database"));
+}
