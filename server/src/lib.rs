@@ -4,6 +4,7 @@
 //! here so tests can run the same code in-process on a random port.
 
 pub mod app;
+pub mod channel;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -1,0 +1,3 @@
+//! WhatsApp Business Cloud API: webhooks in, messages out.
+
+pub mod event;
