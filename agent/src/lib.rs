@@ -4,6 +4,8 @@
 //! The agent core is pure: every side effect sits behind a trait, so the same
 //! code runs in the server and in `evals`.
 
+pub mod conversation;
 mod disposition;
 
+pub use conversation::{Action, Choice, ConversationState, PatientInput, StepContext, step};
 pub use disposition::{Disposition, UnknownDisposition};

@@ -15,7 +15,7 @@ use serde_json::json;
 use server::storage::queue::Dedupe;
 use server::storage::{
     AppendOutcome, ClaimedJob, ConversationStatus, Direction, Enqueued, LockGuard, NewJob,
-    NewMessage, Storage, StorageError,
+    NewMessage, NewOutbox, OutboxStatus, Storage, StorageError,
 };
 use server::worker::{self, HandlerError, JobHandler, Shutdown, WorkerOptions};
 
@@ -61,6 +61,9 @@ conformance!(
     graceful_worker_shutdown_releases_the_job_in_hand,
     vectors_are_scoped_to_their_owner_and_ranked,
     health_reports_every_service,
+    contacts_keep_the_latest_inbound_time_and_flags,
+    outbox_rows_are_stored_once_per_cause_and_position,
+    send_lifecycle_and_delivery_status_only_move_forward,
 );
 
 const Q: &str = "events";
@@ -778,4 +781,237 @@ async fn health_reports_every_service(s: &Storage) {
     assert!(!health.is_empty());
     assert!(health.iter().all(|c| c.ok), "{health:?}");
     assert!(health.iter().any(|c| c.name == "database"));
+}
+
+// ---------------------------------------------------------------- channel
+
+async fn contacts_keep_the_latest_inbound_time_and_flags(s: &Storage) {
+    let t1 = chrono::DateTime::from_timestamp(1_700_000_000, 0).unwrap();
+    let t0 = chrono::DateTime::from_timestamp(1_699_999_000, 0).unwrap();
+    assert!(
+        s.channel
+            .contact("whatsapp", "15550100")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let c = s
+        .channel
+        .record_inbound("whatsapp", "15550100", t1)
+        .await
+        .unwrap();
+    assert_eq!(c.last_inbound_at, Some(t1));
+    // A late-arriving older message does not move the window back.
+    let c = s
+        .channel
+        .record_inbound("whatsapp", "15550100", t0)
+        .await
+        .unwrap();
+    assert_eq!(c.last_inbound_at, Some(t1));
+    assert!(c.opted_out_at.is_none() && !c.blocked);
+    s.channel
+        .set_opted_out("whatsapp", "15550100", true)
+        .await
+        .unwrap();
+    s.channel
+        .set_blocked("whatsapp", "15550100", true)
+        .await
+        .unwrap();
+    let c = s
+        .channel
+        .contact("whatsapp", "15550100")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(c.opted_out_at.is_some() && c.blocked);
+    assert_eq!(c.last_inbound_at, Some(t1), "flags leave the window alone");
+    s.channel
+        .set_opted_out("whatsapp", "15550100", false)
+        .await
+        .unwrap();
+    assert!(
+        s.channel
+            .contact("whatsapp", "15550100")
+            .await
+            .unwrap()
+            .unwrap()
+            .opted_out_at
+            .is_none()
+    );
+    // Flags can be set before we ever heard from someone.
+    s.channel
+        .set_blocked("whatsapp", "15550199", true)
+        .await
+        .unwrap();
+    assert!(
+        s.channel
+            .contact("whatsapp", "15550199")
+            .await
+            .unwrap()
+            .unwrap()
+            .blocked
+    );
+}
+
+fn outbox(cause: &str, seq: i32, text: &str) -> NewOutbox {
+    NewOutbox {
+        cause_key: cause.to_owned(),
+        seq,
+        channel: "whatsapp".to_owned(),
+        recipient: "15550200".to_owned(),
+        body: json!({"type": "text", "body": text}),
+    }
+}
+
+async fn outbox_rows_are_stored_once_per_cause_and_position(s: &Storage) {
+    let first = s
+        .channel
+        .put_outbox(&[outbox("msg:A", 0, "hello"), outbox("msg:A", 1, "question")])
+        .await
+        .unwrap();
+    assert_eq!(first.len(), 2);
+    assert!(
+        first
+            .iter()
+            .all(|r| r.status == OutboxStatus::Pending && r.attempts == 0)
+    );
+    // Processing the same event again (even producing different text) stores nothing new.
+    let again = s
+        .channel
+        .put_outbox(&[outbox("msg:A", 0, "hello again"), outbox("msg:A", 1, "q")])
+        .await
+        .unwrap();
+    assert_eq!(
+        again.iter().map(|r| r.id).collect::<Vec<_>>(),
+        first.iter().map(|r| r.id).collect::<Vec<_>>()
+    );
+    assert_eq!(again[0].body["body"], "hello");
+    s.channel
+        .put_outbox(&[outbox("msg:B", 0, "later")])
+        .await
+        .unwrap();
+    let all = s
+        .channel
+        .outbox_for("whatsapp", "15550200", 10)
+        .await
+        .unwrap();
+    assert_eq!(all.len(), 3);
+    assert_eq!(
+        s.channel
+            .outbox_row(first[1].id)
+            .await
+            .unwrap()
+            .unwrap()
+            .body["body"],
+        "question"
+    );
+}
+
+async fn send_lifecycle_and_delivery_status_only_move_forward(s: &Storage) {
+    let row = s
+        .channel
+        .put_outbox(&[outbox("msg:C", 0, "hi")])
+        .await
+        .unwrap()
+        .remove(0);
+    let sending = s.channel.begin_send(row.id).await.unwrap().unwrap();
+    assert_eq!(
+        (sending.status, sending.attempts),
+        (OutboxStatus::Sending, 1)
+    );
+    s.channel
+        .fail_send(row.id, Some(131000), "temporary", true)
+        .await
+        .unwrap();
+    let retry = s.channel.outbox_row(row.id).await.unwrap().unwrap();
+    assert_eq!(
+        (retry.status, retry.last_error_code),
+        (OutboxStatus::Pending, Some(131000))
+    );
+    s.channel
+        .replace_outbox_body(row.id, json!({"type": "template"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        s.channel
+            .begin_send(row.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts,
+        2
+    );
+    s.channel.finish_send(row.id, "wamid.C1").await.unwrap();
+    assert!(
+        s.channel.begin_send(row.id).await.unwrap().is_none(),
+        "a sent row is never sent again"
+    );
+
+    let read = s
+        .channel
+        .apply_delivery_status("wamid.C1", OutboxStatus::Read, None, None)
+        .await
+        .unwrap();
+    assert_eq!(read.unwrap().status, OutboxStatus::Read);
+    // `delivered` arriving after `read` changes nothing.
+    assert!(
+        s.channel
+            .apply_delivery_status("wamid.C1", OutboxStatus::Delivered, None, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        s.channel
+            .apply_delivery_status("wamid.unknown", OutboxStatus::Sent, None, None)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let row = s.channel.outbox_row(row.id).await.unwrap().unwrap();
+    assert_eq!(
+        (row.status, row.body["type"].as_str()),
+        (OutboxStatus::Read, Some("template"))
+    );
+    assert_eq!(
+        row.last_error_code, None,
+        "a successful send clears the last error"
+    );
+
+    let other = s
+        .channel
+        .put_outbox(&[outbox("msg:D", 0, "x")])
+        .await
+        .unwrap()
+        .remove(0);
+    s.channel.begin_send(other.id).await.unwrap();
+    s.channel.finish_send(other.id, "wamid.D1").await.unwrap();
+    let failed = s
+        .channel
+        .apply_delivery_status(
+            "wamid.D1",
+            OutboxStatus::Failed,
+            Some(131026),
+            Some("undeliverable"),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (failed.status, failed.last_error_code),
+        (OutboxStatus::Failed, Some(131026))
+    );
+    s.channel
+        .fail_send(other.id, None, "late", true)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.channel
+            .outbox_row(other.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        OutboxStatus::Failed
+    );
 }

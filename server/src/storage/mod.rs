@@ -5,15 +5,18 @@
 //! The conformance suite in `server/tests/storage_conformance.rs` runs the same
 //! cases against both, so they cannot drift apart.
 
+pub mod channel;
 mod error;
 pub mod kv;
 pub mod postgres;
 pub mod queue;
 pub mod records;
 pub mod redis;
+mod sql_channel;
 mod sql_records;
 pub mod sqlite;
 
+pub use channel::{ChannelStore, Contact, NewOutbox, OutboxRow, OutboxStatus};
 pub use error::StorageError;
 pub use kv::{KvStore, LockGuard};
 pub use queue::{ClaimedJob, Enqueued, JobQueue, NewJob};
@@ -33,6 +36,8 @@ use crate::config::{StorageBackend, StorageConfig};
 pub struct Storage {
     /// Patients' conversations and messages.
     pub records: Arc<dyn RecordStore>,
+    /// Contacts and the outbox.
+    pub channel: Arc<dyn ChannelStore>,
     /// Durable work queue with per-partition ordering.
     pub queue: Arc<dyn JobQueue>,
     /// Key-value with TTL: state, idempotency keys, rate limits, locks.
@@ -96,6 +101,7 @@ impl Storage {
     /// Assembles a storage from its parts (used by the backends).
     pub(crate) fn from_parts(
         records: Arc<dyn RecordStore>,
+        channel: Arc<dyn ChannelStore>,
         queue: Arc<dyn JobQueue>,
         kv: Arc<dyn KvStore>,
         vectors: Arc<dyn VectorStore>,
@@ -103,6 +109,7 @@ impl Storage {
     ) -> Storage {
         Storage {
             records,
+            channel,
             queue,
             kv,
             vectors,

@@ -10,11 +10,18 @@ use sqlx::PgPool;
 use sqlx::postgres::PgPoolOptions;
 
 use super::redis::{RedisKv, RedisQueue, connect_redis};
+use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
 use super::{BackendOps, ComponentHealth, Storage, StorageError};
 
 /// The Postgres migrations (the first one creates the `vector` extension).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+sql_channel_store!(
+    /// Contacts and outbox in Postgres.
+    PgChannel,
+    PgPool
+);
 
 sql_record_store!(
     /// Conversations and messages in Postgres.
@@ -45,6 +52,7 @@ pub async fn open(
     let redis = connect_redis(redis_url).await?;
     Ok(Storage::from_parts(
         Arc::new(PgRecords::new(pool.clone())),
+        Arc::new(PgChannel::new(pool.clone())),
         Arc::new(RedisQueue::new(redis.clone(), redis_prefix)),
         Arc::new(RedisKv::new(redis.clone(), redis_prefix)),
         Arc::new(PgVectorStore::new(pool.clone())),

@@ -11,6 +11,7 @@ use sqlx::SqlitePool;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
 use super::queue::Dedupe;
+use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
 use super::{
     BackendOps, ClaimedJob, ComponentHealth, Enqueued, JobQueue, KvStore, NewJob, Storage,
@@ -20,6 +21,12 @@ use crate::config::StorageConfig;
 
 /// The embedded migrations.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+sql_channel_store!(
+    /// Contacts and outbox in SQLite.
+    SqliteChannel,
+    SqlitePool
+);
 
 sql_record_store!(
     /// Conversations and messages in SQLite.
@@ -90,6 +97,7 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool, Stor
 pub fn from_pool(pool: SqlitePool) -> Storage {
     Storage::from_parts(
         Arc::new(SqliteRecords::new(pool.clone())),
+        Arc::new(SqliteChannel::new(pool.clone())),
         Arc::new(SqliteQueue { pool: pool.clone() }),
         Arc::new(SqliteKv { pool: pool.clone() }),
         Arc::new(SqliteVecStore::new(pool.clone())),
