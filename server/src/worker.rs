@@ -22,6 +22,9 @@ pub enum HandlerError {
     /// Will never succeed (malformed payload): dead-lettered at once.
     #[error("permanent failure: {0}")]
     Permanent(String),
+    /// Not now (rate limit, pacing): redelivered after exactly this delay.
+    #[error("deferred for {0:?}: {1}")]
+    RetryAfter(Duration, String),
 }
 
 /// Processes the jobs of one queue.
@@ -45,6 +48,14 @@ pub struct WorkerOptions {
     pub max_attempts: u32,
     /// Longest sleep when the queue is empty.
     pub max_idle: Duration,
+}
+
+impl WorkerOptions {
+    /// The same options with another delivery limit.
+    pub fn with_max_attempts(mut self, max_attempts: u32) -> Self {
+        self.max_attempts = max_attempts;
+        self
+    }
 }
 
 impl WorkerOptions {
@@ -156,6 +167,11 @@ async fn process(
             tracing::warn!(queue = %options.queue, job = %job.id, attempts = job.attempts, %reason, retry_in = ?delay, "job failed; will retry");
             report(queue.release(&job, delay).await, &job, "release");
             "retried"
+        }
+        Some(Err(HandlerError::RetryAfter(delay, reason))) => {
+            tracing::debug!(queue = %options.queue, job = %job.id, %reason, retry_in = ?delay, "job deferred");
+            report(queue.release(&job, delay).await, &job, "release");
+            "deferred"
         }
         None => {
             tracing::info!(queue = %options.queue, job = %job.id, "shutting down: releasing job in hand");

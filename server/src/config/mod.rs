@@ -137,6 +137,23 @@ pub struct WhatsAppConfig {
     pub graph_api_base: String,
     /// Graph API version path segment.
     pub api_version: String,
+    /// Approved template sent instead of a free-form message outside the
+    /// 24-hour customer-service window (e.g. "please reply to continue").
+    /// Without one, such messages are marked failed and surfaced.
+    pub reengagement_template: Option<String>,
+    /// Language code of that template (as registered with Meta, e.g. `en_US`).
+    pub reengagement_template_language: String,
+    /// Messages per second this business number may send (Meta's default is 80).
+    pub max_messages_per_second: u32,
+    /// Minimum gap between two messages to one patient, in milliseconds
+    /// (Meta limits bursts to one recipient: error 131056).
+    pub recipient_interval_ms: u64,
+    /// How long a WhatsApp message id is remembered to drop redeliveries, in
+    /// hours (Meta retries failed webhooks for up to 7 days).
+    pub dedupe_retention_hours: u64,
+    /// Serve the patient simulator at `/simulator` (default: only when no
+    /// WhatsApp credentials are configured).
+    pub simulator: Option<bool>,
 }
 
 impl Default for WhatsAppConfig {
@@ -148,7 +165,20 @@ impl Default for WhatsAppConfig {
             phone_number_id: None,
             graph_api_base: "https://graph.facebook.com".to_owned(),
             api_version: "v23.0".to_owned(),
+            reengagement_template: None,
+            reengagement_template_language: "en_US".to_owned(),
+            max_messages_per_second: 80,
+            recipient_interval_ms: 250,
+            dedupe_retention_hours: 7 * 24,
+            simulator: None,
         }
+    }
+}
+
+impl WhatsAppConfig {
+    /// True when any credential is set: we talk to Meta, not to the local sink.
+    pub fn is_configured(&self) -> bool {
+        self.app_secret.is_some() || self.access_token.is_some() || self.phone_number_id.is_some() || self.verify_token.is_some()
     }
 }
 
