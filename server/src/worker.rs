@@ -80,7 +80,7 @@ pub struct Shutdown {
     pub abort: CancellationToken,
 }
 
-/// Backoff before a transient failure is retried: 1 s, 2 s, 4 s … capped at 5 min.
+/// Backoff before a transient failure is retried: 1 s, 2 s, 4 s … 256 s at most.
 fn retry_delay(attempts: u32) -> Duration {
     Duration::from_secs(1u64 << attempts.saturating_sub(1).min(8)).min(Duration::from_secs(300))
 }

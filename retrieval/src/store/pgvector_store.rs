@@ -51,10 +51,14 @@ impl VectorStore for PgVectorStore {
     ) -> Result<Vec<VectorHit>, VectorError> {
         check_embedding(query)?;
         let limit = i64::try_from(k).unwrap_or(i64::MAX);
+        // Ordering by the computed distance (not by the bare `<=>` operator)
+        // keeps the planner off the HNSW index: an index scan filtered by
+        // owner afterwards can return fewer than k rows, while one patient's
+        // chunks are few enough to rank exactly from the owner index.
         let rows: Vec<(Uuid, f64, serde_json::Value)> = sqlx::query_as(
             "SELECT id, (embedding <=> $2)::float8 AS distance, payload
              FROM vector_items WHERE owner = $1
-             ORDER BY embedding <=> $2 LIMIT $3",
+             ORDER BY distance LIMIT $3",
         )
         .bind(owner)
         .bind(Vector::from(query.to_vec()))

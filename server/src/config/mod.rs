@@ -178,7 +178,10 @@ impl Default for WhatsAppConfig {
 impl WhatsAppConfig {
     /// True when any credential is set: we talk to Meta, not to the local sink.
     pub fn is_configured(&self) -> bool {
-        self.app_secret.is_some() || self.access_token.is_some() || self.phone_number_id.is_some() || self.verify_token.is_some()
+        self.app_secret.is_some()
+            || self.access_token.is_some()
+            || self.phone_number_id.is_some()
+            || self.verify_token.is_some()
     }
 }
 
@@ -329,8 +332,11 @@ fn describe_figment_error(error: figment::Error) -> String {
     let key = error.path.join(".");
     let what = match &error.kind {
         Kind::UnknownField(field, expected) => {
+            // Figment's path may or may not already end with the field.
             let key = if key.is_empty() {
                 field.clone()
+            } else if error.path.last() == Some(field) {
+                key
             } else {
                 format!("{key}.{field}")
             };
@@ -420,7 +426,7 @@ mod tests {
         let err =
             Config::load_from(Some(&path), Env::prefixed("TRIAGE_TEST_NOTHING__")).unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("storage.sqlite_pth"), "{text}");
+        assert!(text.contains("unknown key `storage.sqlite_pth`"), "{text}");
         assert!(
             text.contains("sqlite_path"),
             "the valid keys are listed: {text}"
@@ -474,7 +480,12 @@ mod tests {
         let env = Env::prefixed("TRIAGE_CFGTEST_B__").split("__");
         temp_env(&[("TRIAGE_CFGTEST_B__STORAGE__BAKEND", "postgres")], || {
             let err = Config::load_from(None, env.clone()).unwrap_err();
-            assert!(err.to_string().contains("storage.bakend"), "{err}");
+            assert!(
+                err.to_string().contains(
+                    "unknown key `storage.bakend` (from environment variable TRIAGE_CFGTEST_B__"
+                ),
+                "{err}"
+            );
         });
     }
 

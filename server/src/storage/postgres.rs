@@ -6,8 +6,9 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use retrieval::PgVectorStore;
+use sqlx::Connection;
 use sqlx::PgPool;
-use sqlx::postgres::PgPoolOptions;
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 
 use super::redis::{RedisKv, RedisQueue, connect_redis};
 use super::sql_channel::{outbox_columns, sql_channel_store};
@@ -41,10 +42,20 @@ pub async fn open(
     max_connections: u32,
     migrate: bool,
 ) -> Result<Storage, StorageError> {
+    let options: PgConnectOptions = postgres_url.parse()?;
+    // One direct attempt first: a pool only reports "timed out" when the
+    // server refuses connections; a direct connect says why.
+    let probe =
+        tokio::time::timeout(Duration::from_secs(5), PgConnection::connect_with(&options)).await;
+    match probe {
+        Ok(Ok(conn)) => conn.close().await?,
+        Ok(Err(e)) => return Err(e.into()),
+        Err(_) => return Err(StorageError::Config("postgres did not answer within 5 s")),
+    }
     let pool = PgPoolOptions::new()
         .max_connections(max_connections.max(1))
         .acquire_timeout(Duration::from_secs(5))
-        .connect(postgres_url)
+        .connect_with(options)
         .await?;
     if migrate {
         MIGRATOR.run(&pool).await?;
