@@ -371,12 +371,11 @@ fn describe_figment_error(error: figment::Error) -> String {
 fn source_of(error: &figment::Error) -> String {
     match error.metadata.as_ref() {
         // Name the exact variable, not just "environment variable(s)".
-        Some(meta) if meta.name.contains(ENV_PREFIX) => {
+        Some(meta) if meta.name.contains("environment variable") => {
+            // Figment names the source "`PREFIX` environment variable(s)".
+            let prefix = meta.name.split('`').nth(1).unwrap_or(ENV_PREFIX);
             let var: Vec<String> = error.path.iter().map(|p| p.to_ascii_uppercase()).collect();
-            format!(
-                " (from environment variable {ENV_PREFIX}{})",
-                var.join("__")
-            )
+            format!(" (from environment variable {prefix}{})", var.join("__"))
         }
         Some(meta) => match &meta.source {
             Some(source) => format!(" (from {source})"),
