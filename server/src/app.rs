@@ -11,6 +11,9 @@ use tokio::net::TcpListener;
 use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
+use crate::channel::whatsapp::processor::EventProcessor;
+use crate::channel::whatsapp::runtime::{EVENTS_QUEUE, OUTBOUND_QUEUE, WhatsApp};
+use crate::channel::whatsapp::sender::OutboundSender;
 use crate::config::Config;
 use crate::storage::Storage;
 use crate::worker::{self, JobHandler, Shutdown, WorkerOptions};
@@ -27,6 +30,10 @@ pub struct AppState {
     pub http: reqwest::Client,
     /// Renders `/metrics`.
     pub metrics: PrometheusHandle,
+    /// The WhatsApp channel (real credentials or the simulator's sink).
+    pub whatsapp: Arc<WhatsApp>,
+    /// Where this server listens (the simulator posts webhooks to itself).
+    pub own_addr: SocketAddr,
 }
 
 /// Storage that may not be connected yet: the server starts serving (and
@@ -75,26 +82,38 @@ impl StorageSlot {
     }
 }
 
-/// Job handlers by queue name; `serve` runs `server.workers` workers for each.
-#[derive(Clone, Default)]
-pub struct Handlers {
-    entries: Vec<(String, Arc<dyn JobHandler>)>,
+/// What `start` runs besides HTTP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StartOptions {
+    /// Run queue workers in this process (off for ingest benchmarks and for
+    /// tests that drive workers by hand).
+    pub workers: bool,
 }
 
-impl std::fmt::Debug for Handlers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_list()
-            .entries(self.entries.iter().map(|(q, _)| q))
-            .finish()
+impl Default for StartOptions {
+    fn default() -> Self {
+        Self { workers: true }
     }
 }
 
-impl Handlers {
-    /// Adds a handler for `queue`.
-    pub fn with(mut self, queue: &str, handler: Arc<dyn JobHandler>) -> Self {
-        self.entries.push((queue.to_owned(), handler));
-        self
-    }
+/// The workers of every queue, for a storage.
+pub fn handlers(
+    storage: &Storage,
+    whatsapp: &Arc<WhatsApp>,
+) -> Vec<(WorkerOptions, Arc<dyn JobHandler>)> {
+    let lease = Duration::from_secs(30);
+    vec![
+        (
+            WorkerOptions::new(EVENTS_QUEUE, "", lease),
+            Arc::new(EventProcessor::new(storage.clone(), whatsapp.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            // Pacing defers jobs without failing them: allow many deliveries;
+            // the sender gives up on its own after repeated send failures.
+            WorkerOptions::new(OUTBOUND_QUEUE, "", lease).with_max_attempts(1000),
+            Arc::new(OutboundSender::new(storage.clone(), whatsapp.clone())) as Arc<dyn JobHandler>,
+        ),
+    ]
 }
 
 /// A server running in this process.
@@ -132,26 +151,35 @@ impl RunningServer {
 }
 
 /// Binds the listener and starts everything in the background.
-pub async fn start(config: Config, handlers: Handlers) -> anyhow::Result<RunningServer> {
+pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<RunningServer> {
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;
     let addr = listener.local_addr()?;
+    let http = reqwest::Client::builder()
+        .user_agent(concat!("triage/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .context("cannot build the HTTP client")?;
+    let whatsapp = WhatsApp::from_config(&config.whatsapp, addr, http.clone())?;
+    if whatsapp.sink.is_some() {
+        tracing::info!(
+            "no WhatsApp credentials configured: replies go to the simulator's local sink"
+        );
+    }
     let state = AppState {
         config: Arc::new(config),
         storage: StorageSlot::default(),
-        http: reqwest::Client::builder()
-            .user_agent(concat!("triage/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .context("cannot build the HTTP client")?,
+        http,
         metrics: telemetry::metrics_handle(),
+        whatsapp: Arc::new(whatsapp),
+        own_addr: addr,
     };
     let shutdown = Shutdown::default();
     let tracker = TaskTracker::new();
 
     tracker.spawn(connect_then_run(
         state.clone(),
-        handlers,
+        options,
         shutdown.clone(),
         tracker.clone(),
     ));
@@ -199,7 +227,7 @@ pub async fn start(config: Config, handlers: Handlers) -> anyhow::Result<Running
 /// database that is still starting), then starts workers and housekeeping.
 async fn connect_then_run(
     state: AppState,
-    handlers: Handlers,
+    options: StartOptions,
     shutdown: Shutdown,
     tracker: TaskTracker,
 ) {
@@ -222,16 +250,24 @@ async fn connect_then_run(
     tracing::info!(backend = ?config.storage.backend, "storage connected");
     state.storage.fill(storage.clone());
 
-    for (queue, handler) in &handlers.entries {
-        for n in 0..config.server.workers.max(1) {
-            let consumer = format!("{}-{}-{n}", hostname(), std::process::id());
-            let options = WorkerOptions::new(queue, &consumer, config.server.lease());
-            tracker.spawn(worker::run(
-                storage.queue.clone(),
-                handler.clone(),
-                options,
-                shutdown.clone(),
-            ));
+    if options.workers {
+        for (template, handler) in handlers(&storage, &state.whatsapp) {
+            for n in 0..config.server.workers.max(1) {
+                let mut worker_options = template.clone();
+                worker_options.consumer = format!(
+                    "{}-{}-{}-{n}",
+                    hostname(),
+                    std::process::id(),
+                    template.queue
+                );
+                worker_options.lease = config.server.lease();
+                tracker.spawn(worker::run(
+                    storage.queue.clone(),
+                    handler.clone(),
+                    worker_options,
+                    shutdown.clone(),
+                ));
+            }
         }
     }
 

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::{self, Handlers};
+use crate::app::{self, StartOptions};
 use crate::config::{self, Config, Severity};
 use crate::readiness;
 use crate::storage::Storage;
@@ -15,7 +15,11 @@ use crate::telemetry;
 
 /// AI triage agent server.
 #[derive(Debug, Parser)]
-#[command(name = "triage", version, about)]
+#[command(
+    name = "triage",
+    version,
+    about = "AI triage agent server: WhatsApp in, triage reports out."
+)]
 pub struct Cli {
     /// TOML configuration file; `TRIAGE__SECTION__KEY` variables override it.
     #[arg(long, global = true, env = "TRIAGE_CONFIG", value_name = "FILE")]
@@ -38,6 +42,15 @@ pub enum Command {
         #[command(subcommand)]
         action: ConfigAction,
     },
+    /// Play a patient in the terminal against a running server's simulator.
+    Chat {
+        /// The server.
+        #[arg(long, default_value = "http://127.0.0.1:8080")]
+        url: String,
+        /// The simulated patient's WhatsApp id (digits).
+        #[arg(long, default_value = "15550000001")]
+        from: String,
+    },
     /// Print the version.
     Version,
 }
@@ -58,9 +71,21 @@ const EXIT_CONFIG: u8 = 2;
 
 /// Runs the command; the exit code tells scripts what happened.
 pub async fn run(cli: Cli) -> ExitCode {
-    if let Command::Version = cli.command {
-        say(&format!("triage {}", env!("CARGO_PKG_VERSION")));
-        return ExitCode::SUCCESS;
+    match &cli.command {
+        Command::Version => {
+            say(&format!("triage {}", env!("CARGO_PKG_VERSION")));
+            return ExitCode::SUCCESS;
+        }
+        Command::Chat { url, from } => {
+            return match crate::chat::run(url, from).await {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    shout(&e);
+                    ExitCode::FAILURE
+                }
+            };
+        }
+        _ => {}
     }
     let config = match Config::load(cli.config.as_deref()) {
         Ok(config) => config,
@@ -73,7 +98,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Version => ExitCode::SUCCESS,
+        Command::Version | Command::Chat { .. } => ExitCode::SUCCESS,
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Config {
@@ -95,7 +120,7 @@ async fn serve(config: Config) -> ExitCode {
         shout("refusing to start: run `triage config check` for details");
         return ExitCode::from(EXIT_CONFIG);
     }
-    let server = match app::start(config, Handlers::default()).await {
+    let server = match app::start(config, StartOptions::default()).await {
         Ok(server) => server,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -156,7 +181,20 @@ async fn migrate(config: Config) -> ExitCode {
 async fn check(config: Config, offline: bool) -> ExitCode {
     let mut findings = config::check(&config);
     let mut probe_failed = false;
-    if !offline && !findings.iter().any(|f| f.severity == Severity::Error) {
+    let sqlite_absent = config.storage.backend == crate::config::StorageBackend::Sqlite
+        && !config.storage.sqlite_path.exists();
+    if sqlite_absent {
+        // Opening would create the file: checking must not change anything.
+        findings.push(probe_finding(
+            "database",
+            true,
+            format!(
+                "{} does not exist yet; `serve` or `migrate` creates it",
+                config.storage.sqlite_path.display()
+            ),
+        ));
+    }
+    if !offline && !sqlite_absent && !findings.iter().any(|f| f.severity == Severity::Error) {
         // Connect without migrating: checking must not change anything.
         match tokio::time::timeout(
             Duration::from_secs(10),

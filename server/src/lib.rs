@@ -5,6 +5,7 @@
 
 pub mod app;
 pub mod channel;
+pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod http;

@@ -8,12 +8,12 @@ use std::time::Duration;
 
 use axum::routing::get;
 use serde_json::Value;
-use server::app::{self, Handlers, RunningServer};
+use server::app::{self, RunningServer, StartOptions};
 use server::config::{Config, ModelBackend, SecretRef, StorageBackend, StorageConfig};
 use tokio::net::TcpListener;
 
 async fn start(config: Config) -> RunningServer {
-    app::start(config, Handlers::default())
+    app::start(config, StartOptions::default())
         .await
         .expect("server starts")
 }

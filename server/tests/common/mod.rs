@@ -2,6 +2,8 @@
 //! in-process server on a random port.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod whatsapp;
+
 use std::time::Duration;
 
 use server::config::{Config, SecretRef, StorageBackend, StorageConfig};

@@ -1,0 +1,259 @@
+//! The worker side of inbound events: record, apply opt-out and blocking, run
+//! the agent, and turn its actions into outbox rows and send jobs.
+//!
+//! Every step is idempotent, because a job is redelivered whenever a worker
+//! dies before its ack: the message is recorded once per `wamid`, outbox rows
+//! are keyed by (event, position), send jobs are deduplicated by outbox id,
+//! and the agent state is saved last and remembers the input it applied.
+
+use std::sync::Arc;
+
+use agent::{ConversationState, PatientInput, StepContext};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::event::{ChannelEvent, DeliveryStatus, InboundMessage, MessageContent, StatusUpdate};
+use super::render::render_action;
+use super::runtime::{CHANNEL, WhatsApp};
+use super::sender::{OutboundJob, enqueue_outbound};
+use crate::storage::{
+    ClaimedJob, Direction, NewMessage, NewOutbox, OutboxStatus, Storage, StorageError,
+};
+use crate::telemetry::mask_phone;
+use crate::worker::{HandlerError, JobHandler};
+
+/// How long the agent remembers an idle conversation.
+const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3600);
+
+/// Handles `whatsapp.events` jobs.
+#[derive(Debug, Clone)]
+pub struct EventProcessor {
+    storage: Storage,
+    whatsapp: Arc<WhatsApp>,
+}
+
+impl From<StorageError> for HandlerError {
+    fn from(e: StorageError) -> Self {
+        HandlerError::Transient(e.to_string())
+    }
+}
+
+/// Opt-out keywords (WhatsApp's own convention plus common translations).
+fn opt_keyword(content: &MessageContent) -> Option<bool> {
+    let MessageContent::Text { body } = content else {
+        return None;
+    };
+    match body.trim().to_uppercase().as_str() {
+        "STOP" | "UNSUBSCRIBE" | "PARAR" | "ARRÊT" | "ARRET" | "ACHA" => Some(true),
+        "START" | "UNSTOP" | "INICIAR" | "COMMENCER" | "ANZA" => Some(false),
+        _ => None,
+    }
+}
+
+fn patient_input(content: &MessageContent) -> PatientInput {
+    match content {
+        MessageContent::Text { body } => PatientInput::Text { text: body.clone() },
+        MessageContent::ButtonReply { id, title } | MessageContent::ListReply { id, title, .. } => {
+            PatientInput::Choice {
+                id: id.clone(),
+                title: title.clone(),
+            }
+        }
+        MessageContent::Button { payload, text } => PatientInput::Choice {
+            id: payload.clone().unwrap_or_else(|| text.clone()),
+            title: text.clone(),
+        },
+        MessageContent::Image { media } => PatientInput::Attachment {
+            kind: "image".to_owned(),
+            caption: media.caption.clone(),
+        },
+        MessageContent::Document { media, .. } => PatientInput::Attachment {
+            kind: "document".to_owned(),
+            caption: media.caption.clone(),
+        },
+        other => PatientInput::Other {
+            kind: other.kind().to_owned(),
+        },
+    }
+}
+
+impl EventProcessor {
+    /// A processor over `storage`, sending through `whatsapp`.
+    pub fn new(storage: Storage, whatsapp: Arc<WhatsApp>) -> Self {
+        Self { storage, whatsapp }
+    }
+
+    async fn on_message(&self, m: &InboundMessage) -> Result<(), HandlerError> {
+        let s = &self.storage;
+        let sent_at = DateTime::<Utc>::from_timestamp(m.timestamp, 0).unwrap_or_else(Utc::now);
+        let contact = s.channel.record_inbound(CHANNEL, &m.from, sent_at).await?;
+        let conversation = s.records.open_conversation(CHANNEL, &m.from).await?;
+        let content =
+            serde_json::to_value(&m.content).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        s.records
+            .append_message(NewMessage {
+                conversation_id: conversation.id,
+                direction: Direction::Inbound,
+                external_id: Some(m.id.clone()),
+                kind: m.content.kind().to_owned(),
+                content,
+            })
+            .await?;
+        let patient = mask_phone(&m.from);
+        if contact.blocked {
+            tracing::info!(%patient, "message from a blocked number recorded; no reply");
+            metrics::counter!("triage_whatsapp_unanswered_total", "reason" => "blocked")
+                .increment(1);
+            return Ok(());
+        }
+        match opt_keyword(&m.content) {
+            Some(true) => {
+                s.channel.set_opted_out(CHANNEL, &m.from, true).await?;
+                tracing::info!(%patient, "patient opted out");
+                metrics::counter!("triage_whatsapp_unanswered_total", "reason" => "opted_out")
+                    .increment(1);
+                return Ok(());
+            }
+            Some(false) => s.channel.set_opted_out(CHANNEL, &m.from, false).await?,
+            None if contact.opted_out_at.is_some() => {
+                metrics::counter!("triage_whatsapp_unanswered_total", "reason" => "opted_out")
+                    .increment(1);
+                return Ok(());
+            }
+            None => {}
+        }
+        // Blue ticks: best effort, deduplicated like every outbound job.
+        enqueue_outbound(
+            s,
+            &OutboundJob::MarkRead {
+                wamid: m.id.clone(),
+            },
+            &m.from,
+            &format!("read:{}", m.id),
+            self.whatsapp.settings.dedupe_retention,
+        )
+        .await?;
+
+        let state_key = format!("agent-state:{CHANNEL}:{}", m.from);
+        let state: ConversationState = match s.kv.get(&state_key).await? {
+            Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+            None => ConversationState::default(),
+        };
+        let ctx = StepContext {
+            input_key: m.id.clone(),
+            sent_at: m.timestamp,
+        };
+        let (next, actions) = agent::step(state, &patient_input(&m.content), &ctx);
+        let cause = format!("msg:{}", m.id);
+        let mut rows = Vec::with_capacity(actions.len());
+        for (seq, action) in actions.iter().enumerate() {
+            let message = render_action(action, &m.from)
+                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+            rows.push(NewOutbox {
+                cause_key: cause.clone(),
+                seq: i32::try_from(seq).unwrap_or(i32::MAX),
+                channel: CHANNEL.to_owned(),
+                recipient: m.from.clone(),
+                body: serde_json::to_value(&message)
+                    .map_err(|e| HandlerError::Permanent(e.to_string()))?,
+            });
+        }
+        // Order matters for crash safety: rows, then send jobs, then state.
+        // A crash before the state is saved replays `step` on the old state,
+        // which yields the same rows (same keys), so nothing is sent twice.
+        let stored = s.channel.put_outbox(&rows).await?;
+        for row in stored
+            .iter()
+            .filter(|r| matches!(r.status, OutboxStatus::Pending | OutboxStatus::Sending))
+        {
+            enqueue_outbound(
+                s,
+                &OutboundJob::Send { outbox_id: row.id },
+                &row.recipient,
+                &format!("send:{}", row.id),
+                self.whatsapp.settings.dedupe_retention,
+            )
+            .await?;
+        }
+        let state_bytes =
+            serde_json::to_vec(&next).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        s.kv.set(&state_key, &state_bytes, Some(STATE_TTL)).await?;
+        Ok(())
+    }
+
+    async fn on_status(&self, update: &StatusUpdate) -> Result<(), HandlerError> {
+        let status = match update.status {
+            DeliveryStatus::Sent => OutboxStatus::Sent,
+            DeliveryStatus::Delivered => OutboxStatus::Delivered,
+            DeliveryStatus::Read => OutboxStatus::Read,
+            DeliveryStatus::Failed => OutboxStatus::Failed,
+            DeliveryStatus::Other(_) => return Ok(()),
+        };
+        let error = update.errors.first();
+        let code = error.map(|e| e.code);
+        let text = error.map(|e| {
+            e.title
+                .clone()
+                .or_else(|| e.message.clone())
+                .unwrap_or_default()
+        });
+        let changed = self
+            .storage
+            .channel
+            .apply_delivery_status(&update.message_id, status, code, text.as_deref())
+            .await?;
+        metrics::counter!("triage_whatsapp_delivery_total", "status" => status.as_str())
+            .increment(1);
+        if let Some(row) = changed
+            && status == OutboxStatus::Failed
+        {
+            tracing::warn!(patient = %mask_phone(&row.recipient), code = ?code, "message delivery failed");
+            // Sent while the window looked open, refused after: re-engage by template.
+            if code == Some(super::sender::OUTSIDE_WINDOW) {
+                super::sender::reengage(&self.storage, &self.whatsapp, &row).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl JobHandler for EventProcessor {
+    async fn handle(&self, job: &ClaimedJob) -> Result<(), HandlerError> {
+        let event: ChannelEvent = serde_json::from_slice(&job.payload)
+            .map_err(|e| HandlerError::Permanent(format!("undecodable event: {e}")))?;
+        match &event {
+            ChannelEvent::Message(m) => self.on_message(m).await,
+            ChannelEvent::Status(s) => self.on_status(s).await,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stop_and_start_are_recognised_in_several_languages() {
+        let text = |s: &str| MessageContent::Text { body: s.to_owned() };
+        assert_eq!(opt_keyword(&text(" stop ")), Some(true));
+        assert_eq!(opt_keyword(&text("Parar")), Some(true));
+        assert_eq!(opt_keyword(&text("START")), Some(false));
+        assert_eq!(opt_keyword(&text("stop the pain please")), None);
+    }
+
+    #[test]
+    fn button_and_list_replies_become_choices() {
+        let input = patient_input(&MessageContent::ButtonReply {
+            id: "yes".into(),
+            title: "Yes".into(),
+        });
+        assert_eq!(
+            input,
+            PatientInput::Choice {
+                id: "yes".into(),
+                title: "Yes".into()
+            }
+        );
+    }
+}
