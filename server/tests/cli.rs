@@ -42,19 +42,41 @@ fn version_prints_the_crate_version() {
 #[test]
 fn config_check_passes_on_the_defaults_without_creating_anything() {
     let dir = tempfile::tempdir().unwrap();
-    let out = triage(dir.path()).args(["config", "check"]).output().unwrap();
+    let out = triage(dir.path())
+        .args(["config", "check"])
+        .output()
+        .unwrap();
     let (stdout, stderr) = text(&out);
     assert!(out.status.success(), "{stdout}{stderr}");
-    assert!(stdout.contains("embedded SQLite at data/triage.db"), "{stdout}");
+    assert!(
+        stdout.contains("embedded SQLite at data/triage.db"),
+        "{stdout}"
+    );
     assert!(stdout.contains("does not exist yet"), "{stdout}");
     assert!(stdout.contains("0 error(s)"), "{stdout}");
-    assert!(!dir.path().join("data").exists(), "checking must not create the database");
+    assert!(
+        !dir.path().join("data").exists(),
+        "checking must not create the database"
+    );
 
     // Once it exists, the check opens it and says it answers.
-    assert!(triage(dir.path()).arg("migrate").output().unwrap().status.success());
-    let out = triage(dir.path()).args(["config", "check"]).output().unwrap();
+    assert!(
+        triage(dir.path())
+            .arg("migrate")
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let out = triage(dir.path())
+        .args(["config", "check"])
+        .output()
+        .unwrap();
     let (stdout, _) = text(&out);
-    assert!(stdout.contains("reachable database: sqlite answering"), "{stdout}");
+    assert!(
+        stdout.contains("reachable database: sqlite answering"),
+        "{stdout}"
+    );
 }
 
 #[test]

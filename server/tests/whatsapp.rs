@@ -539,3 +539,77 @@ async fn webhooks_get_503_while_storage_is_down_so_meta_retries() {
     assert_eq!(wa::post(server.addr, &body).await, 503);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn the_simulator_drives_the_real_webhook_and_shows_the_reply() {
+    // No WhatsApp credentials: simulator mode with the built-in sink.
+    let dir = tempfile::tempdir().unwrap();
+    let config = common::server_config(common::sqlite_config(&dir));
+    let (server, _storage) = start_with(config, StartOptions::default()).await;
+    let base = format!("http://{}", server.addr);
+    let page = reqwest::get(format!("{base}/simulator")).await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(page.text().await.unwrap().contains("Patient simulator"));
+
+    let client = reqwest::Client::new();
+    let sent: serde_json::Value = client
+        .post(format!("{base}/simulator/api/send"))
+        .json(&serde_json::json!({"from": "15550009999", "input": {"type": "text", "body": "my chest hurts"}}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        sent["webhook_status"], 200,
+        "the signed webhook was accepted: {sent}"
+    );
+    let reply = common::eventually(WAIT, || async {
+        let body: serde_json::Value = client
+            .get(format!("{base}/simulator/api/messages?wa_id=15550009999"))
+            .send()
+            .await
+            .ok()?
+            .json()
+            .await
+            .ok()?;
+        body["messages"]
+            .as_array()
+            .filter(|m| !m.is_empty())
+            .cloned()
+    })
+    .await
+    .expect("the bot's reply appears in the simulator");
+    assert_eq!(reply.len(), 1);
+    assert!(
+        reply[0]["message"]["text"]["body"]
+            .as_str()
+            .unwrap()
+            .contains("emergency")
+    );
+
+    // Bad input to the simulator is refused with a clear error.
+    let bad = client
+        .post(format!("{base}/simulator/api/send"))
+        .json(&serde_json::json!({"from": "+1 555", "input": {"type": "text", "body": "x"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(bad.status().as_u16(), 400);
+    // A forged webhook (the simulator's secret is random per process) is refused.
+    let body = wa::text("15550009999", "wamid.FORGE", "hi", now());
+    assert_eq!(wa::post(server.addr, &body).await, 401);
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn the_simulator_is_off_when_real_credentials_are_configured() {
+    let graph = wa::fake_graph().await;
+    let (server, _storage, _dir) = sqlite_server(&graph).await;
+    let page = reqwest::get(format!("http://{}/simulator", server.addr))
+        .await
+        .unwrap();
+    assert_eq!(page.status().as_u16(), 404);
+    server.shutdown().await.unwrap();
+}
