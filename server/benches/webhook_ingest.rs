@@ -157,7 +157,9 @@ async fn main() {
     let redis =
         std::env::var("TRIAGE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     let name = format!("triage_t_bench_{}", std::process::id());
+    let only_sqlite = std::env::var("BENCH_BACKENDS").is_ok_and(|b| b == "sqlite");
     match sqlx::PgConnection::connect(&admin).await {
+        _ if only_sqlite => {}
         Ok(mut conn) => {
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE \"{name}\"")))
                 .execute(&mut conn)

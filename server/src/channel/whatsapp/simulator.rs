@@ -10,38 +10,14 @@ use axum::Json;
 use axum::extract::{Query, State};
 use axum::response::Html;
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::event::MessageContent;
 use super::runtime::WhatsApp;
 use super::signature::sign;
 use crate::app::AppState;
 use crate::http::ApiError;
-
-/// What the simulated patient does.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum SimulatedInput {
-    /// Types text.
-    Text {
-        /// The text.
-        body: String,
-    },
-    /// Taps a reply button.
-    ButtonReply {
-        /// Button id.
-        id: String,
-        /// Button title.
-        title: String,
-    },
-    /// Picks a list row.
-    ListReply {
-        /// Row id.
-        id: String,
-        /// Row title.
-        title: String,
-    },
-}
 
 /// `POST /simulator/api/send` body.
 #[derive(Debug, Clone, Deserialize)]
@@ -51,37 +27,43 @@ pub struct SendRequest {
     /// Display name.
     #[serde(default)]
     pub name: Option<String>,
-    /// What they did.
-    pub input: SimulatedInput,
+    /// What they did: `text`, `button_reply` or `list_reply`, in the shape
+    /// of an inbound message's content.
+    pub input: MessageContent,
 }
 
-/// A webhook payload exactly as Meta would deliver it for `input`.
+/// A webhook payload exactly as Meta would deliver it for `input`; `None`
+/// for content a patient cannot produce through the simulator.
 pub fn webhook_payload(
     phone_number_id: &str,
     from: &str,
     name: &str,
     wamid: &str,
     timestamp: i64,
-    input: &SimulatedInput,
-) -> Value {
+    input: &MessageContent,
+) -> Option<Value> {
     let mut message = json!({"from": from, "id": wamid, "timestamp": timestamp.to_string()});
     match input {
-        SimulatedInput::Text { body } => {
+        MessageContent::Text { body } => {
             message["type"] = json!("text");
             message["text"] = json!({"body": body});
         }
-        SimulatedInput::ButtonReply { id, title } => {
+        MessageContent::ButtonReply { id, title } => {
             message["type"] = json!("interactive");
             message["interactive"] =
                 json!({"type": "button_reply", "button_reply": {"id": id, "title": title}});
         }
-        SimulatedInput::ListReply { id, title } => {
+        MessageContent::ListReply {
+            id,
+            title,
+            description,
+        } => {
             message["type"] = json!("interactive");
-            message["interactive"] =
-                json!({"type": "list_reply", "list_reply": {"id": id, "title": title}});
+            message["interactive"] = json!({"type": "list_reply", "list_reply": {"id": id, "title": title, "description": description}});
         }
+        _ => return None,
     }
-    json!({
+    Some(json!({
         "object": "whatsapp_business_account",
         "entry": [{
             "id": "0",
@@ -95,7 +77,7 @@ pub fn webhook_payload(
                 }
             }]
         }]
-    })
+    }))
 }
 
 static COUNTER: AtomicU64 = AtomicU64::new(0);
@@ -138,7 +120,12 @@ pub async fn send(
         &wamid,
         chrono::Utc::now().timestamp(),
         &request.input,
-    );
+    )
+    .ok_or_else(|| {
+        ApiError::BadRequest(
+            "the simulator sends text, button_reply and list_reply only".to_owned(),
+        )
+    })?;
     let body = serde_json::to_vec(&payload).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     let signature = sign(state.whatsapp.app_secret.expose_secret().as_bytes(), &body);
     let url = format!("http://{}/webhooks/whatsapp", state.own_addr);
@@ -187,36 +174,33 @@ pub async fn messages(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::channel::whatsapp::event::{ChannelEvent, MessageContent};
+    use crate::channel::whatsapp::event::ChannelEvent;
     use crate::channel::whatsapp::webhook::parse_webhook;
 
     #[test]
     fn simulated_payloads_parse_like_metas() {
         let cases = [
-            (
-                SimulatedInput::Text { body: "hi".into() },
-                MessageContent::Text { body: "hi".into() },
-            ),
-            (
-                SimulatedInput::ButtonReply {
-                    id: "yes".into(),
-                    title: "Yes".into(),
-                },
-                MessageContent::ButtonReply {
-                    id: "yes".into(),
-                    title: "Yes".into(),
-                },
-            ),
+            MessageContent::Text { body: "hi".into() },
+            MessageContent::ButtonReply {
+                id: "yes".into(),
+                title: "Yes".into(),
+            },
+            MessageContent::ListReply {
+                id: "chest".into(),
+                title: "Chest".into(),
+                description: None,
+            },
         ];
-        for (input, expected) in cases {
+        for expected in cases {
             let payload = webhook_payload(
                 "100",
                 "15550001111",
                 "Ana",
                 "wamid.X",
                 1_700_000_000,
-                &input,
-            );
+                &expected,
+            )
+            .unwrap();
             let parsed = parse_webhook(&serde_json::to_vec(&payload).unwrap()).unwrap();
             let [ChannelEvent::Message(m)] = parsed.events.as_slice() else {
                 panic!("one message expected: {parsed:?}")
@@ -225,6 +209,17 @@ mod tests {
             assert_eq!(m.from, "15550001111");
             assert_eq!(m.profile_name.as_deref(), Some("Ana"));
         }
+    }
+
+    #[test]
+    fn content_a_patient_cannot_simulate_is_refused() {
+        let location = MessageContent::Location {
+            latitude: 0.0,
+            longitude: 0.0,
+            name: None,
+            address: None,
+        };
+        assert!(webhook_payload("100", "15550001111", "Ana", "wamid.X", 0, &location).is_none());
     }
 
     #[test]
