@@ -5,7 +5,8 @@
 //! code runs in the server and in `evals`.
 
 pub mod conversation;
-mod disposition;
+pub mod extract;
+pub mod red_flags;
 
 pub use conversation::{Action, Choice, ConversationState, PatientInput, StepContext, step};
-pub use disposition::{Disposition, UnknownDisposition};
+pub use prompts::{Disposition, UnknownDisposition};

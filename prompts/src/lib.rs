@@ -1,10 +1,17 @@
 //! Data the agent speaks from: triage protocols, prompt templates and
 //! patient-facing messages, one set per supported language.
 //!
-//! The protocols and message catalogues arrive with the triage-agent issue;
-//! this crate already owns the language list because every other crate keys
-//! its text by it.
+//! Everything here is data compiled into the binary and validated at load
+//! ([`Knowledge::bundled`]); the agent reads it, never the other way round.
 
+mod disposition;
+pub mod knowledge;
 mod language;
+pub mod lexicon;
+pub mod messages;
+pub mod red_flags;
 
+pub use knowledge::{Knowledge, KnowledgeError};
+
+pub use disposition::{Disposition, UnknownDisposition};
 pub use language::{Language, UnknownLanguage};
