@@ -1,15 +1,34 @@
-//! The seam between channels and the agent: `step(state, input, ctx)`.
+//! The seam between channels and the agent: `Agent::step(state, input, ctx)`.
 //!
 //! The core is pure: no I/O, no clock reads (time comes in `StepContext`), so
 //! the same function runs in the server's workers, in `triage chat` and in
 //! `evals`, and a redelivered message replayed against the same state gives
 //! the same actions.
 //!
-//! Today `step` only acknowledges, with the safety line every reply carries;
-//! the interview, red-flag engine and dispositions arrive with the triage
-//! agent issue behind this same signature.
+//! What it does today: commands (HELP, CANCEL, RESTART, language codes),
+//! language detection, evidence from free text, and the red-flag engine on
+//! every turn — an emergency found at turn 1 is answered at turn 1, in the
+//! patient's language, without any model. The structured interview and the
+//! model backends come next, behind this same signature.
 
+use std::sync::OnceLock;
+
+use prompts::{Disposition, Knowledge, KnowledgeError, Language};
 use serde::{Deserialize, Serialize};
+
+use crate::extract::{Evidence, Extractor};
+use crate::red_flags::{self, FiredRule};
+
+/// Where the conversation is.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Stage {
+    /// Listening to the patient.
+    #[default]
+    CollectingSymptoms,
+    /// A red flag sent the patient to emergency care.
+    Escalated,
+}
 
 /// What the agent remembers between turns. Stored by the server (Redis with a
 /// TTL, or SQLite) and passed back on the next message.
@@ -19,6 +38,28 @@ pub struct ConversationState {
     pub turns: u32,
     /// Key of the last input applied, so a redelivered input is not applied twice.
     pub last_input_key: Option<String>,
+    /// The patient's language, once known.
+    #[serde(default)]
+    pub language: Option<Language>,
+    /// What the patient has reported.
+    #[serde(default)]
+    pub evidence: Evidence,
+    /// Red flags that fired, most urgent first.
+    #[serde(default)]
+    pub fired: Vec<FiredRule>,
+    /// Where the conversation is.
+    #[serde(default)]
+    pub stage: Stage,
+    /// Version of the rule set the flags come from.
+    #[serde(default)]
+    pub rules_version: Option<String>,
+}
+
+impl ConversationState {
+    /// The disposition floor the red flags impose so far.
+    pub fn floor(&self) -> Option<Disposition> {
+        red_flags::floor(&self.fired)
+    }
 }
 
 /// One thing the patient did.
@@ -88,32 +129,189 @@ pub enum Action {
     },
 }
 
-/// The line every reply carries: not a diagnosis, and how to reach emergency help.
-pub const SAFETY_LINE: &str = "This service does not give a diagnosis. If you think this is an emergency, call your local emergency number now.";
+/// The agent: validated knowledge plus the compiled extractor.
+#[derive(Debug)]
+pub struct Agent {
+    knowledge: &'static Knowledge,
+    extractor: Extractor,
+}
 
-/// Applies one patient input to the conversation.
-pub fn step(
-    state: ConversationState,
-    input: &PatientInput,
-    ctx: &StepContext,
-) -> (ConversationState, Vec<Action>) {
-    if state.last_input_key.as_deref() == Some(ctx.input_key.as_str()) {
-        // Redelivery of an input already applied: nothing new to do or say.
-        return (state, Vec::new());
-    }
-    let text = match input {
-        PatientInput::Attachment { .. } => {
-            format!("Thank you, we received your file. {SAFETY_LINE}")
+/// A command typed by the patient.
+enum Command {
+    Help,
+    Cancel,
+    Restart,
+    Language(Language),
+}
+
+fn command(text: &str) -> Option<Command> {
+    let word = text.trim().trim_end_matches(['.', '!']).to_uppercase();
+    match word.as_str() {
+        "HELP" | "AYUDA" | "AIDE" | "AJUDA" | "MSAADA" | "मदद" => Some(Command::Help),
+        "CANCEL" | "CANCELAR" | "ANNULER" | "GHAIRI" | "रद्द" | "रद्द करें" => {
+            Some(Command::Cancel)
         }
-        _ => format!(
-            "Thank you, we received your message. A triage assistant will reply here. {SAFETY_LINE}"
-        ),
-    };
-    let next = ConversationState {
-        turns: state.turns.saturating_add(1),
-        last_input_key: Some(ctx.input_key.clone()),
-    };
-    (next, vec![Action::Reply { text }])
+        "RESTART" | "REINICIAR" | "RECOMMENCER" | "ANZA UPYA" | "फिर से शुरू करें" => {
+            Some(Command::Restart)
+        }
+        code if code.len() == 2 => code.parse().ok().map(Command::Language),
+        _ => None,
+    }
+}
+
+impl Agent {
+    /// The agent over the knowledge bundled in this binary (built once).
+    pub fn shared() -> Result<&'static Agent, KnowledgeError> {
+        static AGENT: OnceLock<Result<Agent, KnowledgeError>> = OnceLock::new();
+        AGENT
+            .get_or_init(|| {
+                let knowledge = Knowledge::bundled()?;
+                Ok(Agent {
+                    knowledge,
+                    extractor: Extractor::new(&knowledge.lexicons),
+                })
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// The knowledge it runs on.
+    pub fn knowledge(&self) -> &Knowledge {
+        self.knowledge
+    }
+
+    fn say(&self, lang: Language, key: &str) -> String {
+        format!(
+            "{}\n\n{}",
+            self.knowledge.message(lang, key),
+            self.knowledge.message(lang, "safety_line")
+        )
+    }
+
+    /// Applies one patient input to the conversation.
+    pub fn step(
+        &self,
+        state: ConversationState,
+        input: &PatientInput,
+        ctx: &StepContext,
+    ) -> (ConversationState, Vec<Action>) {
+        if state.last_input_key.as_deref() == Some(ctx.input_key.as_str()) {
+            // Redelivery of an input already applied: nothing new to do or say.
+            return (state, Vec::new());
+        }
+        let mut next = state;
+        next.turns = next.turns.saturating_add(1);
+        next.last_input_key = Some(ctx.input_key.clone());
+        next.rules_version = Some(self.knowledge.rules.version.clone());
+
+        let text = match input {
+            PatientInput::Text { text } => Some(text.as_str()),
+            PatientInput::Choice { title, .. } => Some(title.as_str()),
+            PatientInput::Attachment { caption, .. } => caption.as_deref(),
+            PatientInput::Other { .. } => None,
+        };
+        if let (Some(text), PatientInput::Text { .. }) = (text, input)
+            && let Some(cmd) = command(text)
+        {
+            let lang = next.language.unwrap_or(Language::En);
+            return match cmd {
+                Command::Help => (
+                    next,
+                    vec![Action::Reply {
+                        text: self.say(lang, "help"),
+                    }],
+                ),
+                Command::Cancel => {
+                    let keep = ConversationState {
+                        language: next.language,
+                        last_input_key: next.last_input_key,
+                        ..ConversationState::default()
+                    };
+                    (
+                        keep,
+                        vec![Action::Reply {
+                            text: self.say(lang, "cancelled"),
+                        }],
+                    )
+                }
+                Command::Restart => {
+                    let keep = ConversationState {
+                        language: next.language,
+                        last_input_key: next.last_input_key,
+                        ..ConversationState::default()
+                    };
+                    (
+                        keep,
+                        vec![Action::Reply {
+                            text: self.say(lang, "restarted"),
+                        }],
+                    )
+                }
+                Command::Language(l) => {
+                    next.language = Some(l);
+                    (
+                        next,
+                        vec![Action::Reply {
+                            text: self.say(l, "acknowledge"),
+                        }],
+                    )
+                }
+            };
+        }
+
+        if next.language.is_none() {
+            next.language = text.and_then(|t| self.extractor.detect_language(t));
+        }
+        let lang = next.language.unwrap_or(Language::En);
+        if let Some(text) = text {
+            next.evidence.absorb(self.extractor.extract(text));
+        }
+        // Red flags on every turn, before anything else is said.
+        let fired = red_flags::evaluate(&self.knowledge.rules, &next.evidence);
+        let new: Vec<&FiredRule> = fired
+            .iter()
+            .filter(|f| !next.fired.iter().any(|old| old.id == f.id))
+            .collect();
+        let crisis = new.iter().any(|f| f.crisis);
+        let floor = red_flags::floor(&fired);
+        let was_escalated = next.stage == Stage::Escalated;
+        next.fired = fired.clone();
+
+        let mut actions = Vec::new();
+        if crisis {
+            actions.push(Action::Reply {
+                text: self.say(lang, "crisis"),
+            });
+        }
+        match floor {
+            Some(f) if f.is_emergency() => {
+                // Repeat the instruction on every message until they are in
+                // care: a patient still writing may not have acted on it.
+                if !new.is_empty() || was_escalated || !crisis {
+                    let key = if f == Disposition::EmergencyAmbulance {
+                        "emergency_ambulance"
+                    } else {
+                        "emergency_department"
+                    };
+                    actions.push(Action::Reply {
+                        text: self.say(lang, key),
+                    });
+                }
+                next.stage = Stage::Escalated;
+            }
+            _ => {
+                let key = if matches!(input, PatientInput::Attachment { .. }) {
+                    "acknowledge_file"
+                } else {
+                    "acknowledge"
+                };
+                actions.push(Action::Reply {
+                    text: self.say(lang, key),
+                });
+            }
+        }
+        (next, actions)
+    }
 }
 
 #[cfg(test)]
@@ -127,32 +325,125 @@ mod tests {
         }
     }
 
+    fn text(t: &str) -> PatientInput {
+        PatientInput::Text { text: t.to_owned() }
+    }
+
+    fn reply(actions: &[Action]) -> String {
+        actions
+            .iter()
+            .map(|a| match a {
+                Action::Reply { text } | Action::Ask { text, .. } => text.clone(),
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    fn agent() -> &'static Agent {
+        Agent::shared().unwrap()
+    }
+
     #[test]
     fn every_reply_carries_the_safety_line() {
-        let (state, actions) = step(
+        let safety = agent()
+            .knowledge()
+            .message(Language::En, "safety_line")
+            .to_owned();
+        let (state, actions) = agent().step(
             ConversationState::default(),
-            &PatientInput::Text {
-                text: "my chest hurts".into(),
-            },
+            &text("I have a sore throat"),
             &ctx("m1"),
         );
         assert_eq!(state.turns, 1);
-        let [Action::Reply { text }] = actions.as_slice() else {
-            panic!("one reply expected: {actions:?}")
-        };
-        assert!(text.contains(SAFETY_LINE));
+        assert!(reply(&actions).contains(&safety));
+        assert_eq!(state.floor(), None);
+    }
+
+    #[test]
+    fn an_emergency_in_the_first_message_is_answered_at_once() {
+        let (state, actions) = agent().step(
+            ConversationState::default(),
+            &text("my dad is sweaty and his chest feels tight"),
+            &ctx("m1"),
+        );
+        assert_eq!(state.stage, Stage::Escalated);
+        assert_eq!(state.floor(), Some(Disposition::EmergencyAmbulance));
+        assert!(reply(&actions).contains("Call an ambulance"), "{actions:?}");
+        assert!(
+            state
+                .fired
+                .iter()
+                .any(|f| f.id == "cardiac.chest_pain_with_autonomic_signs")
+        );
+    }
+
+    #[test]
+    fn the_reply_is_in_the_patients_language() {
+        let (state, actions) = agent().step(
+            ConversationState::default(),
+            &text("tengo dolor de pecho y estoy sudando"),
+            &ctx("m1"),
+        );
+        assert_eq!(state.language, Some(Language::Es));
+        assert_eq!(
+            reply(&actions),
+            agent().say(Language::Es, "emergency_ambulance")
+        );
+    }
+
+    #[test]
+    fn self_harm_always_gets_the_crisis_message() {
+        let (state, actions) = agent().step(
+            ConversationState::default(),
+            &text("I want to kill myself"),
+            &ctx("m1"),
+        );
+        let said = reply(&actions);
+        assert!(said.contains(agent().knowledge().message(Language::En, "crisis")));
+        assert!(state.floor() >= Some(Disposition::EmergencyDepartment));
+    }
+
+    #[test]
+    fn red_flags_found_on_a_later_turn_escalate_then() {
+        let (s, _) = agent().step(
+            ConversationState::default(),
+            &text("my chest hurts"),
+            &ctx("m1"),
+        );
+        assert_eq!(s.stage, Stage::CollectingSymptoms);
+        let (s, actions) = agent().step(s, &text("and now I'm sweating a lot"), &ctx("m2"));
+        assert_eq!(s.stage, Stage::Escalated);
+        assert!(reply(&actions).contains("Call an ambulance"));
+    }
+
+    #[test]
+    fn commands_switch_language_cancel_and_help() {
+        let (s, actions) = agent().step(ConversationState::default(), &text("FR"), &ctx("m1"));
+        assert_eq!(s.language, Some(Language::Fr));
+        assert!(reply(&actions).contains(agent().knowledge().message(Language::Fr, "acknowledge")));
+        let (s, actions) = agent().step(s, &text("help"), &ctx("m2"));
+        assert!(reply(&actions).contains(agent().knowledge().message(Language::Fr, "help")));
+        let (s, _) = agent().step(s, &text("chest pain and sweating"), &ctx("m3"));
+        assert_eq!(s.stage, Stage::Escalated);
+        let (s, actions) = agent().step(s, &text("CANCEL"), &ctx("m4"));
+        assert_eq!(s.stage, Stage::CollectingSymptoms);
+        assert!(s.fired.is_empty());
+        assert_eq!(
+            s.language,
+            Some(Language::Fr),
+            "the language survives a cancel"
+        );
+        assert!(reply(&actions).contains(agent().knowledge().message(Language::Fr, "cancelled")));
     }
 
     #[test]
     fn replaying_the_same_input_changes_nothing() {
-        let input = PatientInput::Text {
-            text: "hello".into(),
-        };
-        let (state, _) = step(ConversationState::default(), &input, &ctx("m1"));
-        let (again, actions) = step(state.clone(), &input, &ctx("m1"));
+        let input = text("hello");
+        let (state, _) = agent().step(ConversationState::default(), &input, &ctx("m1"));
+        let (again, actions) = agent().step(state.clone(), &input, &ctx("m1"));
         assert_eq!(again, state);
         assert!(actions.is_empty());
-        let (next, actions) = step(state, &input, &ctx("m2"));
+        let (next, actions) = agent().step(state, &input, &ctx("m2"));
         assert_eq!(next.turns, 2);
         assert_eq!(actions.len(), 1);
     }

@@ -8,5 +8,7 @@ pub mod conversation;
 pub mod extract;
 pub mod red_flags;
 
-pub use conversation::{Action, Choice, ConversationState, PatientInput, StepContext, step};
+pub use conversation::{
+    Action, Agent, Choice, ConversationState, PatientInput, Stage, StepContext,
+};
 pub use prompts::{Disposition, UnknownDisposition};

@@ -152,6 +152,9 @@ impl RunningServer {
 
 /// Binds the listener and starts everything in the background.
 pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<RunningServer> {
+    // Invalid triage knowledge is a build defect: refuse to start rather
+    // than answer patients without the red-flag rules.
+    agent::Agent::shared().context("the bundled triage knowledge is invalid")?;
     let listener = TcpListener::bind(config.server.listen)
         .await
         .with_context(|| format!("cannot listen on {} (server.listen)", config.server.listen))?;

@@ -613,3 +613,33 @@ async fn the_simulator_is_off_when_real_credentials_are_configured() {
     assert_eq!(page.status().as_u16(), 404);
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn chest_pain_with_sweating_gets_the_ambulance_message_as_the_first_reply() {
+    let graph = wa::fake_graph().await;
+    let (server, storage, _dir) = sqlite_server(&graph).await;
+    let cases = [
+        (
+            "15551230120",
+            "my dad is sweaty and his chest feels tight",
+            "Call an ambulance",
+        ),
+        (
+            "15551230121",
+            "tengo dolor de pecho y estoy sudando",
+            "ambulancia",
+        ),
+    ];
+    for (n, (who, text, expected)) in cases.iter().enumerate() {
+        wa::post(
+            server.addr,
+            &wa::text(who, &format!("wamid.EMERG{n}"), text, now()),
+        )
+        .await;
+        let replies = expect_replies(&graph, who, 1).await;
+        let first = replies[0]["text"]["body"].as_str().unwrap();
+        assert!(first.contains(expected), "{who}: {first}");
+    }
+    queues_drained(&storage).await;
+    server.shutdown().await.unwrap();
+}

@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use agent::{ConversationState, PatientInput, StepContext};
+use agent::{Agent, ConversationState, PatientInput, StepContext};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -143,7 +143,13 @@ impl EventProcessor {
             input_key: m.id.clone(),
             sent_at: m.timestamp,
         };
-        let (next, actions) = agent::step(state, &patient_input(&m.content), &ctx);
+        let agent = Agent::shared()
+            .map_err(|e| HandlerError::Transient(format!("triage knowledge invalid: {e}")))?;
+        let (next, actions) = agent.step(state, &patient_input(&m.content), &ctx);
+        if let Some(floor) = next.floor() {
+            let rules: Vec<&str> = next.fired.iter().map(|f| f.id.as_str()).collect();
+            tracing::info!(%patient, %floor, ?rules, "red flags fired");
+        }
         let cause = format!("msg:{}", m.id);
         let mut rows = Vec::with_capacity(actions.len());
         for (seq, action) in actions.iter().enumerate() {
