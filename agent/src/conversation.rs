@@ -16,7 +16,8 @@ use std::sync::OnceLock;
 use prompts::{Disposition, Knowledge, KnowledgeError, Language};
 use serde::{Deserialize, Serialize};
 
-use crate::extract::{Evidence, Extractor};
+use crate::extract::{Evidence, Extractor, Mention};
+use crate::interview;
 use crate::red_flags::{self, FiredRule};
 
 /// Where the conversation is.
@@ -28,6 +29,8 @@ pub enum Stage {
     CollectingSymptoms,
     /// A red flag sent the patient to emergency care.
     Escalated,
+    /// The interview reached a disposition.
+    Completed,
 }
 
 /// What the agent remembers between turns. Stored by the server (Redis with a
@@ -53,6 +56,15 @@ pub struct ConversationState {
     /// Version of the rule set the flags come from.
     #[serde(default)]
     pub rules_version: Option<String>,
+    /// The concept the last question asked about, awaiting an answer.
+    #[serde(default)]
+    pub pending_question: Option<String>,
+    /// Concepts asked about so far, in order.
+    #[serde(default)]
+    pub asked: Vec<String>,
+    /// The disposition once decided.
+    #[serde(default)]
+    pub disposition: Option<Disposition>,
 }
 
 impl ConversationState {
@@ -266,6 +278,9 @@ impl Agent {
         if let Some(text) = text {
             next.evidence.absorb(self.extractor.extract(text));
         }
+        if let Some(concept) = next.pending_question.take() {
+            self.apply_answer(&mut next, &concept, input, lang);
+        }
         // Red flags on every turn, before anything else is said.
         let fired = red_flags::evaluate(&self.knowledge.rules, &next.evidence);
         let new: Vec<&FiredRule> = fired
@@ -283,34 +298,123 @@ impl Agent {
                 text: self.say(lang, "crisis"),
             });
         }
-        match floor {
-            Some(f) if f.is_emergency() => {
-                // Repeat the instruction on every message until they are in
-                // care: a patient still writing may not have acted on it.
-                if !new.is_empty() || was_escalated || !crisis {
-                    let key = if f == Disposition::EmergencyAmbulance {
-                        "emergency_ambulance"
-                    } else {
-                        "emergency_department"
-                    };
-                    actions.push(Action::Reply {
-                        text: self.say(lang, key),
-                    });
-                }
-                next.stage = Stage::Escalated;
-            }
-            _ => {
-                let key = if matches!(input, PatientInput::Attachment { .. }) {
-                    "acknowledge_file"
+        if let Some(f) = floor.filter(|f| f.is_emergency()) {
+            // Repeat the instruction on every message until they are in
+            // care: a patient still writing may not have acted on it.
+            if !new.is_empty() || was_escalated || !crisis {
+                let key = if f == Disposition::EmergencyAmbulance {
+                    "emergency_ambulance"
                 } else {
-                    "acknowledge"
+                    "emergency_department"
                 };
                 actions.push(Action::Reply {
                     text: self.say(lang, key),
                 });
             }
+            next.stage = Stage::Escalated;
+            next.disposition = Some(f);
+            return (next, actions);
         }
+        if matches!(input, PatientInput::Attachment { .. }) && next.evidence.present.is_empty() {
+            actions.push(Action::Reply {
+                text: self.say(lang, "acknowledge_file"),
+            });
+            return (next, actions);
+        }
+        // The interview: the question whose answer could raise urgency most.
+        if let Some(concept) = interview::next_question(self.knowledge, &next.evidence, &next.asked)
+            && let Some(question) = self.knowledge.question(lang, &concept)
+        {
+            next.stage = Stage::CollectingSymptoms;
+            next.pending_question = Some(concept.clone());
+            next.asked.push(concept.clone());
+            // The first thing we ever say carries the safety line, even when it is a question.
+            let text = if next.turns == 1 {
+                format!(
+                    "{question}\n\n{}",
+                    self.knowledge.message(lang, "safety_line")
+                )
+            } else {
+                question.to_owned()
+            };
+            actions.push(Action::Ask {
+                text,
+                choices: ["yes", "no", "unsure"]
+                    .iter()
+                    .map(|answer| Choice {
+                        id: format!("{answer}:{concept}"),
+                        title: self
+                            .knowledge
+                            .message(lang, &format!("answer_{answer}"))
+                            .to_owned(),
+                    })
+                    .collect(),
+            });
+            return (next, actions);
+        }
+        if next.evidence.present.is_empty() {
+            // Nothing clinical heard yet: keep listening.
+            actions.push(Action::Reply {
+                text: self.say(lang, "acknowledge"),
+            });
+            return (next, actions);
+        }
+        // Nothing left that could change the outcome. Without a protocol
+        // result yet, the least urgent outcome offered is a regular
+        // appointment: self-care needs a protocol that positively supports it.
+        let disposition = floor
+            .unwrap_or(Disposition::Routine)
+            .max(Disposition::Routine);
+        next.disposition = Some(disposition);
+        next.stage = Stage::Completed;
+        actions.push(Action::Reply {
+            text: format!(
+                "{} {}",
+                self.knowledge.message(lang, "thanks_answers"),
+                self.say(lang, disposition.as_str())
+            ),
+        });
         (next, actions)
+    }
+
+    /// Applies the answer to the pending question about `concept`: buttons
+    /// (`yes:…`, `no:…`, `unsure:…`), or typed yes/no. "Not sure" counts as
+    /// yes — when in doubt about a red flag, assume it is there.
+    fn apply_answer(
+        &self,
+        state: &mut ConversationState,
+        concept: &str,
+        input: &PatientInput,
+        lang: Language,
+    ) {
+        let answer = match input {
+            PatientInput::Choice { id, .. } => match id.split_once(':') {
+                Some((answer, c)) if c == concept => Some(answer != "no"),
+                _ => None,
+            },
+            PatientInput::Text { text } => {
+                let mentioned =
+                    state.evidence.has(concept) || state.evidence.absent.contains(concept);
+                if mentioned {
+                    None
+                } else {
+                    interview::yes_or_no(text, self.knowledge)
+                }
+            }
+            _ => None,
+        };
+        if let Some(yes) = answer {
+            state.evidence.absorb(vec![Mention {
+                concept: concept.to_owned(),
+                words: format!(
+                    "answered {} to: {}",
+                    if yes { "yes" } else { "no" },
+                    self.knowledge.question(lang, concept).unwrap_or(concept)
+                ),
+                negated: !yes,
+                language: lang,
+            }]);
+        }
     }
 }
 
@@ -414,6 +518,57 @@ mod tests {
         let (s, actions) = agent().step(s, &text("and now I'm sweating a lot"), &ctx("m2"));
         assert_eq!(s.stage, Stage::Escalated);
         assert!(reply(&actions).contains("Call an ambulance"));
+    }
+
+    #[test]
+    fn the_interview_asks_what_could_raise_urgency_and_concludes() {
+        let (s, actions) = agent().step(
+            ConversationState::default(),
+            &text("my chest hurts"),
+            &ctx("m1"),
+        );
+        let Some(Action::Ask { choices, .. }) = actions.first() else {
+            panic!("a question expected: {actions:?}")
+        };
+        assert_eq!(choices.len(), 3);
+        let Some(Action::Ask { text: question, .. }) = actions.first() else {
+            unreachable!()
+        };
+        assert!(
+            question.contains(agent().knowledge().message(Language::En, "safety_line")),
+            "first message carries the safety line"
+        );
+        let first = s.pending_question.clone().unwrap();
+        // Tapping "No" on every question ends the interview at a disposition.
+        let mut s = s;
+        let mut n = 2;
+        while let Some(concept) = s.pending_question.clone() {
+            let (next, _) = agent().step(
+                s,
+                &PatientInput::Choice {
+                    id: format!("no:{concept}"),
+                    title: "No".into(),
+                },
+                &ctx(&format!("m{n}")),
+            );
+            s = next;
+            n += 1;
+            assert!(n < 20, "the interview must end");
+        }
+        assert_eq!(s.stage, Stage::Completed);
+        assert_eq!(s.disposition, Some(Disposition::Routine));
+        assert!(s.evidence.absent.contains(&first));
+
+        // A typed "yes" to the sweating question is an emergency.
+        let (s, _) = agent().step(
+            ConversationState::default(),
+            &text("my chest hurts"),
+            &ctx("x1"),
+        );
+        let concept = s.pending_question.clone().unwrap();
+        let (s, actions) = agent().step(s, &text("yes"), &ctx("x2"));
+        assert!(s.evidence.has(&concept));
+        assert_eq!(s.stage, Stage::Escalated, "{actions:?}");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 
 pub mod conversation;
 pub mod extract;
+pub mod interview;
 pub mod red_flags;
 
 pub use conversation::{

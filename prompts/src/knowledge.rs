@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use crate::Language;
 use crate::lexicon::Lexicon;
 use crate::messages::{MessageCatalog, REQUIRED_KEYS};
+use crate::questions::QuestionCatalog;
 use crate::red_flags::RuleSet;
 
 /// Rules, lexicons and messages, checked for consistency.
@@ -18,6 +19,8 @@ pub struct Knowledge {
     pub lexicons: BTreeMap<Language, Lexicon>,
     /// One message catalogue per language.
     pub messages: BTreeMap<Language, MessageCatalog>,
+    /// One question catalogue per language.
+    pub questions: BTreeMap<Language, QuestionCatalog>,
 }
 
 /// Why the knowledge could not be loaded.
@@ -45,6 +48,32 @@ const LEXICONS: [(&str, &str); 6] = [
     ("lexicon/hi.toml", include_str!("../data/lexicon/hi.toml")),
     ("lexicon/sw.toml", include_str!("../data/lexicon/sw.toml")),
 ];
+const QUESTIONS: [(&str, &str); 6] = [
+    (
+        "questions/en.toml",
+        include_str!("../data/questions/en.toml"),
+    ),
+    (
+        "questions/es.toml",
+        include_str!("../data/questions/es.toml"),
+    ),
+    (
+        "questions/fr.toml",
+        include_str!("../data/questions/fr.toml"),
+    ),
+    (
+        "questions/pt.toml",
+        include_str!("../data/questions/pt.toml"),
+    ),
+    (
+        "questions/hi.toml",
+        include_str!("../data/questions/hi.toml"),
+    ),
+    (
+        "questions/sw.toml",
+        include_str!("../data/questions/sw.toml"),
+    ),
+];
 const MESSAGES: [(&str, &str); 6] = [
     ("messages/en.toml", include_str!("../data/messages/en.toml")),
     ("messages/es.toml", include_str!("../data/messages/es.toml")),
@@ -66,7 +95,7 @@ impl Knowledge {
     pub fn bundled() -> Result<&'static Knowledge, KnowledgeError> {
         static BUNDLED: OnceLock<Result<Knowledge, KnowledgeError>> = OnceLock::new();
         BUNDLED
-            .get_or_init(|| Knowledge::from_sources(RULES, &LEXICONS, &MESSAGES))
+            .get_or_init(|| Knowledge::from_sources(RULES, &LEXICONS, &MESSAGES, &QUESTIONS))
             .as_ref()
             .map_err(Clone::clone)
     }
@@ -76,6 +105,7 @@ impl Knowledge {
         rules: (&str, &str),
         lexicons: &[(&str, &str)],
         messages: &[(&str, &str)],
+        questions: &[(&str, &str)],
     ) -> Result<Knowledge, KnowledgeError> {
         let rules: RuleSet = parse(rules.0, rules.1)?;
         let mut lexicon_map = BTreeMap::new();
@@ -88,10 +118,16 @@ impl Knowledge {
             let catalog: MessageCatalog = parse(file, text)?;
             message_map.insert(catalog.language, catalog);
         }
+        let mut question_map = BTreeMap::new();
+        for (file, text) in questions {
+            let catalog: QuestionCatalog = parse(file, text)?;
+            question_map.insert(catalog.language, catalog);
+        }
         let knowledge = Knowledge {
             rules,
             lexicons: lexicon_map,
             messages: message_map,
+            questions: question_map,
         };
         let problems = knowledge.problems();
         if problems.is_empty() {
@@ -143,7 +179,22 @@ impl Knowledge {
                 }
             }
         }
+        // A question written in English must exist in every language.
+        let english: Vec<&String> = self
+            .questions
+            .get(&Language::En)
+            .map(|q| q.questions.keys().collect())
+            .unwrap_or_default();
         for lang in Language::ALL {
+            for concept in &english {
+                let has = self
+                    .questions
+                    .get(&lang)
+                    .is_some_and(|q| q.questions.contains_key(*concept));
+                if !has {
+                    out.push(format!("question for `{concept}` is missing in {lang}"));
+                }
+            }
             match self.lexicons.get(&lang) {
                 None => out.push(format!("no lexicon for {lang}")),
                 Some(l) if l.negations.is_empty() => {
@@ -172,6 +223,10 @@ impl Knowledge {
     /// A message in `lang`, falling back to English (validation guarantees
     /// every required key exists in every language).
     pub fn message(&self, lang: Language, key: &str) -> &str {
+        self.message_opt(lang, key).unwrap_or("")
+    }
+
+    fn message_opt(&self, lang: Language, key: &str) -> Option<&str> {
         self.messages
             .get(&lang)
             .and_then(|c| c.messages.get(key))
@@ -180,7 +235,21 @@ impl Knowledge {
                     .get(&Language::En)
                     .and_then(|c| c.messages.get(key))
             })
-            .map_or("", String::as_str)
+            .map(String::as_str)
+    }
+
+    /// The yes/no question establishing `concept`, in `lang` (English as a
+    /// fallback); `None` if nobody wrote one.
+    pub fn question(&self, lang: Language, concept: &str) -> Option<&str> {
+        self.questions
+            .get(&lang)
+            .and_then(|q| q.questions.get(concept))
+            .or_else(|| {
+                self.questions
+                    .get(&Language::En)
+                    .and_then(|q| q.questions.get(concept))
+            })
+            .map(String::as_str)
     }
 }
 
@@ -204,7 +273,7 @@ mod tests {
             "r.toml",
             "version = \"t\"\n[[rule]]\nid = \"cardiac.x\"\ncategory = \"cardiac\"\nfloor = \"emergency_ambulance\"\nsummary = \"s\"\nsource = \"\"\nall = [\"nonexistent\"]\n",
         );
-        let err = Knowledge::from_sources(rules, &LEXICONS, &MESSAGES).unwrap_err();
+        let err = Knowledge::from_sources(rules, &LEXICONS, &MESSAGES, &QUESTIONS).unwrap_err();
         let text = err.to_string();
         assert!(text.contains("cites no source"), "{text}");
         assert!(
@@ -213,7 +282,8 @@ mod tests {
         );
         assert!(text.contains("no example that fires it"), "{text}");
         let bad =
-            Knowledge::from_sources(("r.toml", "version = 1"), &LEXICONS, &MESSAGES).unwrap_err();
+            Knowledge::from_sources(("r.toml", "version = 1"), &LEXICONS, &MESSAGES, &QUESTIONS)
+                .unwrap_err();
         assert!(matches!(bad, KnowledgeError::Parse { .. }));
     }
 }

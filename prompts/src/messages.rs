@@ -35,4 +35,9 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "cancelled",
     "restarted",
     "session_expired",
+    // Reply buttons of yes/no questions (≤ 20 characters: WhatsApp's limit).
+    "answer_yes",
+    "answer_no",
+    "answer_unsure",
+    "thanks_answers",
 ];

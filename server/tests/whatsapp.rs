@@ -116,7 +116,18 @@ async fn a_text_message_gets_one_reply_with_the_safety_line(storage: StorageConf
     let reply = &replies[0];
     assert_eq!(reply["messaging_product"], "whatsapp");
     assert_eq!(reply["to"], "15551230101");
-    let text = reply["text"]["body"].as_str().unwrap();
+    // Chest tightness alone: the agent asks the question that could reveal
+    // an emergency, as reply buttons, with the safety line.
+    assert_eq!(reply["type"], "interactive", "{reply}");
+    assert_eq!(reply["interactive"]["type"], "button");
+    assert_eq!(
+        reply["interactive"]["action"]["buttons"]
+            .as_array()
+            .unwrap()
+            .len(),
+        3
+    );
+    let text = reply["interactive"]["body"]["text"].as_str().unwrap();
     assert!(
         text.contains("not give a diagnosis") && text.contains("emergency"),
         "{text}"
@@ -582,12 +593,11 @@ async fn the_simulator_drives_the_real_webhook_and_shows_the_reply() {
     .await
     .expect("the bot's reply appears in the simulator");
     assert_eq!(reply.len(), 1);
-    assert!(
-        reply[0]["message"]["text"]["body"]
-            .as_str()
-            .unwrap()
-            .contains("emergency")
-    );
+    let body = reply[0]["message"]["interactive"]["body"]["text"]
+        .as_str()
+        .or(reply[0]["message"]["text"]["body"].as_str())
+        .unwrap();
+    assert!(body.contains("emergency"), "{body}");
 
     // Bad input to the simulator is refused with a clear error.
     let bad = client
