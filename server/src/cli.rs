@@ -6,11 +6,13 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Parser, Subcommand};
+use secrecy::ExposeSecret;
+use uuid::Uuid;
 
 use crate::app::{self, StartOptions};
 use crate::config::{self, Config, Severity};
 use crate::readiness;
-use crate::storage::Storage;
+use crate::storage::{Role, Storage};
 use crate::telemetry;
 
 /// AI triage agent server.
@@ -51,8 +53,33 @@ pub enum Command {
         #[arg(long, default_value = "15550000001")]
         from: String,
     },
+    /// Manage API tokens for the clinician API.
+    Token {
+        /// What to do.
+        #[command(subcommand)]
+        action: TokenAction,
+    },
     /// Print the version.
     Version,
+}
+
+/// `triage token …`
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Create a token and print it once (only its hash is stored).
+    Create {
+        /// What it allows: clinician, admin or ml_engineer.
+        #[arg(long)]
+        role: Role,
+        /// Who or what it is for.
+        #[arg(long, value_name = "NAME")]
+        label: Option<String>,
+    },
+    /// Revoke a token by its id (printed when it was created).
+    Revoke {
+        /// The token's id.
+        id: Uuid,
+    },
 }
 
 /// `triage config …`
@@ -104,6 +131,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         Command::Config {
             action: ConfigAction::Check { offline },
         } => check(config, offline).await,
+        Command::Token { action } => token(config, action).await,
     }
 }
 
@@ -175,6 +203,53 @@ async fn migrate(config: Config) -> ExitCode {
             shout(&format!("migration failed: {e}"));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// Token commands open storage like `migrate` does (an operator may create
+/// the first token before the first `serve`).
+async fn token(config: Config, action: TokenAction) -> ExitCode {
+    telemetry::init_logging(&config.log);
+    let storage = match Storage::open(&config.storage, true).await {
+        Ok(storage) => storage,
+        Err(e) => {
+            shout(&format!("cannot open storage: {e}"));
+            return ExitCode::FAILURE;
+        }
+    };
+    match action {
+        TokenAction::Create { role, label } => {
+            match storage.reports.create_token(role, label.as_deref()).await {
+                Ok((secret, row)) => {
+                    // The token alone on stdout, so `$(triage token create …)` captures it.
+                    say(secret.expose_secret());
+                    shout(&format!(
+                        "created {role} token {}{}; store it now: it cannot be shown again",
+                        row.id,
+                        label.map(|l| format!(" ({l})")).unwrap_or_default()
+                    ));
+                    ExitCode::SUCCESS
+                }
+                Err(e) => {
+                    shout(&format!("cannot create the token: {e}"));
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        TokenAction::Revoke { id } => match storage.reports.revoke_token(id).await {
+            Ok(true) => {
+                say(&format!("revoked token {id}"));
+                ExitCode::SUCCESS
+            }
+            Ok(false) => {
+                shout(&format!("no active token with id {id}"));
+                ExitCode::FAILURE
+            }
+            Err(e) => {
+                shout(&format!("cannot revoke the token: {e}"));
+                ExitCode::FAILURE
+            }
+        },
     }
 }
 

@@ -12,4 +12,5 @@ pub mod http;
 pub mod readiness;
 pub mod storage;
 pub mod telemetry;
+pub mod triage_report;
 pub mod worker;

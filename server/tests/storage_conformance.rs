@@ -15,7 +15,7 @@ use serde_json::json;
 use server::storage::queue::Dedupe;
 use server::storage::{
     AppendOutcome, ClaimedJob, ConversationStatus, Direction, Enqueued, LockGuard, NewJob,
-    NewMessage, NewOutbox, OutboxStatus, Storage, StorageError,
+    NewMessage, NewOutbox, NewReport, OutboxStatus, Role, Storage, StorageError,
 };
 use server::worker::{self, HandlerError, JobHandler, Shutdown, WorkerOptions};
 
@@ -64,6 +64,8 @@ conformance!(
     contacts_keep_the_latest_inbound_time_and_flags,
     outbox_rows_are_stored_once_per_cause_and_position,
     send_lifecycle_and_delivery_status_only_move_forward,
+    reports_are_one_per_conversation_and_listed_by_urgency,
+    tokens_verify_by_hash_until_revoked,
 );
 
 const Q: &str = "events";
@@ -1013,5 +1015,170 @@ async fn send_lifecycle_and_delivery_status_only_move_forward(s: &Storage) {
             .unwrap()
             .status,
         OutboxStatus::Failed
+    );
+}
+
+// ---------------------------------------------------------------- reports
+
+fn report_for(
+    conversation_id: uuid::Uuid,
+    disposition: agent::Disposition,
+    note: &str,
+) -> NewReport {
+    NewReport {
+        conversation_id,
+        patient_ref: "15551230009".to_owned(),
+        disposition,
+        rules_version: Some("test-1".to_owned()),
+        report: json!({"disposition": disposition.as_str(), "note": note}),
+        rendered: format!("TRIAGE REPORT\n{note}"),
+    }
+}
+
+async fn reports_are_one_per_conversation_and_listed_by_urgency(s: &Storage) {
+    use agent::Disposition::*;
+    let mut conversations = Vec::new();
+    for n in 0..4 {
+        let c = s
+            .records
+            .open_conversation("whatsapp", &format!("1555123100{n}"))
+            .await
+            .unwrap();
+        conversations.push(c.id);
+    }
+    let first = s
+        .reports
+        .upsert_report(report_for(conversations[0], Urgent24h, "first"))
+        .await
+        .unwrap();
+    assert_eq!(first.disposition, Urgent24h);
+    assert_eq!(first.report["note"], "first");
+
+    // The same content again: nothing changes, not even the update time.
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let again = s
+        .reports
+        .upsert_report(report_for(conversations[0], Urgent24h, "first"))
+        .await
+        .unwrap();
+    assert_eq!(again, first);
+
+    // New content for the same conversation replaces the report in place.
+    let replaced = s
+        .reports
+        .upsert_report(report_for(conversations[0], EmergencyDepartment, "worse"))
+        .await
+        .unwrap();
+    assert_eq!(replaced.id, first.id);
+    assert_eq!(replaced.created_at, first.created_at);
+    assert!(replaced.updated_at > first.updated_at);
+    assert_eq!(
+        (replaced.disposition, replaced.rendered.as_str()),
+        (EmergencyDepartment, "TRIAGE REPORT\nworse")
+    );
+
+    for (c, d) in [
+        (conversations[1], Routine),
+        (conversations[2], EmergencyAmbulance),
+        (conversations[3], Routine),
+    ] {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+        s.reports
+            .upsert_report(report_for(c, d, d.as_str()))
+            .await
+            .unwrap();
+    }
+    let listed = s.reports.list_reports(10, 0).await.unwrap();
+    let order: Vec<_> = listed
+        .iter()
+        .map(|r| (r.disposition, r.conversation_id))
+        .collect();
+    assert_eq!(
+        order,
+        vec![
+            (EmergencyAmbulance, conversations[2]),
+            (EmergencyDepartment, conversations[0]),
+            // Equal urgency: newest first.
+            (Routine, conversations[3]),
+            (Routine, conversations[1]),
+        ]
+    );
+    let page = s.reports.list_reports(2, 1).await.unwrap();
+    assert_eq!(
+        page.iter().map(|r| r.id).collect::<Vec<_>>(),
+        vec![listed[1].id, listed[2].id]
+    );
+    assert_eq!(
+        s.reports.report(listed[0].id).await.unwrap().unwrap(),
+        listed[0]
+    );
+    assert!(
+        s.reports
+            .report(uuid::Uuid::now_v7())
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn tokens_verify_by_hash_until_revoked(s: &Storage) {
+    use secrecy::ExposeSecret;
+    let (clinician, row) = s
+        .reports
+        .create_token(Role::Clinician, Some("Dr Osei"))
+        .await
+        .unwrap();
+    let clinician = clinician.expose_secret().to_owned();
+    assert!(
+        clinician.starts_with("trg_") && clinician.len() == 68,
+        "{clinician}"
+    );
+    assert_eq!(
+        (row.role, row.label.as_deref(), row.revoked_at),
+        (Role::Clinician, Some("Dr Osei"), None)
+    );
+    let (engineer, engineer_row) = s
+        .reports
+        .create_token(Role::MlEngineer, None)
+        .await
+        .unwrap();
+    assert_ne!(engineer.expose_secret(), clinician);
+
+    assert_eq!(
+        s.reports.verify_token(&clinician).await.unwrap(),
+        Some((row.id, Role::Clinician))
+    );
+    assert_eq!(
+        s.reports
+            .verify_token(engineer.expose_secret())
+            .await
+            .unwrap(),
+        Some((engineer_row.id, Role::MlEngineer))
+    );
+    let mut altered = clinician.clone();
+    altered.pop();
+    altered.push('x');
+    for wrong in [altered.as_str(), "", "trg_", "Bearer"] {
+        assert_eq!(
+            s.reports.verify_token(wrong).await.unwrap(),
+            None,
+            "{wrong}"
+        );
+    }
+
+    assert!(s.reports.revoke_token(row.id).await.unwrap());
+    assert!(
+        !s.reports.revoke_token(row.id).await.unwrap(),
+        "revoking twice reports nothing to revoke"
+    );
+    assert!(!s.reports.revoke_token(uuid::Uuid::now_v7()).await.unwrap());
+    assert_eq!(s.reports.verify_token(&clinician).await.unwrap(), None);
+    assert!(
+        s.reports
+            .verify_token(engineer.expose_secret())
+            .await
+            .unwrap()
+            .is_some(),
+        "other tokens keep working"
     );
 }

@@ -67,6 +67,13 @@ impl IntoResponse for ApiError {
             axum::Json(json!({"error": {"code": code, "message": message}})),
         )
             .into_response();
+        if status == StatusCode::UNAUTHORIZED {
+            // RFC 6750: a 401 names the scheme the client should use.
+            response.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"triage\""),
+            );
+        }
         if status == StatusCode::SERVICE_UNAVAILABLE {
             response
                 .headers_mut()
@@ -91,6 +98,16 @@ mod tests {
         let text = String::from_utf8(body.to_vec()).unwrap();
         assert!(text.contains("\"code\":\"unavailable\""));
         assert!(!text.contains("10.0.0.3"));
+    }
+
+    #[test]
+    fn unauthorized_names_the_bearer_scheme() {
+        let response = ApiError::Unauthorized("a bearer token is required".into()).into_response();
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(
+            response.headers()[header::WWW_AUTHENTICATE],
+            "Bearer realm=\"triage\""
+        );
     }
 
     #[tokio::test]

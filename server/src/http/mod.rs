@@ -1,9 +1,12 @@
 //! The HTTP surface: one route table, the layers every request goes through,
 //! and the single mapping from errors to responses (`error`).
 
+mod auth;
 mod error;
 mod ops;
+mod reports;
 
+pub use auth::Caller;
 pub use error::ApiError;
 
 use std::time::{Duration, Instant};
@@ -31,6 +34,8 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))
+        .route("/api/triage-reports", get(reports::list))
+        .route("/api/triage-reports/{id}", get(reports::get))
         .route(
             "/webhooks/whatsapp",
             get(whatsapp::routes::verify).post(whatsapp::routes::receive),

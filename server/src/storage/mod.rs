@@ -12,8 +12,10 @@ pub mod postgres;
 pub mod queue;
 pub mod records;
 pub mod redis;
+pub mod reports;
 mod sql_channel;
 mod sql_records;
+mod sql_reports;
 pub mod sqlite;
 
 pub use channel::{ChannelStore, Contact, NewOutbox, OutboxRow, OutboxStatus};
@@ -23,6 +25,7 @@ pub use queue::{ClaimedJob, Enqueued, JobQueue, NewJob};
 pub use records::{
     AppendOutcome, Conversation, ConversationStatus, Direction, Message, NewMessage, RecordStore,
 };
+pub use reports::{ApiToken, NewReport, ReportStore, Role, StoredReport};
 
 use std::sync::Arc;
 
@@ -44,6 +47,8 @@ pub struct Storage {
     pub kv: Arc<dyn KvStore>,
     /// Per-patient embeddings.
     pub vectors: Arc<dyn VectorStore>,
+    /// Triage reports and the API tokens that guard them.
+    pub reports: Arc<dyn ReportStore>,
     ops: Arc<dyn BackendOps>,
 }
 
@@ -105,6 +110,7 @@ impl Storage {
         queue: Arc<dyn JobQueue>,
         kv: Arc<dyn KvStore>,
         vectors: Arc<dyn VectorStore>,
+        reports: Arc<dyn ReportStore>,
         ops: Arc<dyn BackendOps>,
     ) -> Storage {
         Storage {
@@ -113,6 +119,7 @@ impl Storage {
             queue,
             kv,
             vectors,
+            reports,
             ops,
         }
     }

@@ -13,6 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use super::redis::{RedisKv, RedisQueue, connect_redis};
 use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
+use super::sql_reports::{report_columns, report_order, sql_report_store};
 use super::{BackendOps, ComponentHealth, Storage, StorageError};
 
 /// The Postgres migrations (the first one creates the `vector` extension).
@@ -27,6 +28,12 @@ sql_channel_store!(
 sql_record_store!(
     /// Conversations and messages in Postgres.
     PgRecords,
+    PgPool
+);
+
+sql_report_store!(
+    /// Triage reports and API tokens in Postgres.
+    PgReports,
     PgPool
 );
 
@@ -67,6 +74,7 @@ pub async fn open(
         Arc::new(RedisQueue::new(redis.clone(), redis_prefix)),
         Arc::new(RedisKv::new(redis.clone(), redis_prefix)),
         Arc::new(PgVectorStore::new(pool.clone())),
+        Arc::new(PgReports::new(pool.clone())),
         Arc::new(PgRedisOps { pool, redis }),
     ))
 }

@@ -13,6 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::queue::Dedupe;
 use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
+use super::sql_reports::{report_columns, report_order, sql_report_store};
 use super::{
     BackendOps, ClaimedJob, ComponentHealth, Enqueued, JobQueue, KvStore, NewJob, Storage,
     StorageError, millis, now_ms,
@@ -31,6 +32,12 @@ sql_channel_store!(
 sql_record_store!(
     /// Conversations and messages in SQLite.
     SqliteRecords,
+    SqlitePool
+);
+
+sql_report_store!(
+    /// Triage reports and API tokens in SQLite.
+    SqliteReports,
     SqlitePool
 );
 
@@ -109,6 +116,7 @@ pub fn from_pools(pool: SqlitePool, writer: SqlitePool) -> Storage {
         }),
         Arc::new(SqliteKv { pool: writer }),
         Arc::new(SqliteVecStore::new(pool.clone())),
+        Arc::new(SqliteReports::new(pool.clone())),
         Arc::new(SqliteOps { pool }),
     )
 }

@@ -20,6 +20,7 @@ use crate::storage::{
     ClaimedJob, Direction, NewMessage, NewOutbox, OutboxStatus, Storage, StorageError,
 };
 use crate::telemetry::mask_phone;
+use crate::triage_report::TriageReport;
 use crate::worker::{HandlerError, JobHandler};
 
 /// How long the agent remembers an idle conversation.
@@ -180,6 +181,16 @@ impl EventProcessor {
                 self.whatsapp.settings.dedupe_retention,
             )
             .await?;
+        }
+        // The clinician's report, once a disposition is decided (a red flag
+        // fired or the interview concluded). Before the
+        // state is saved, so a crash replays `step` and stores it then; the
+        // upsert keeps one report per conversation.
+        if let Some(report) = TriageReport::from_state(&next, conversation.id, &m.from) {
+            let record = report
+                .to_record()
+                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+            s.reports.upsert_report(record).await?;
         }
         let state_bytes =
             serde_json::to_vec(&next).map_err(|e| HandlerError::Permanent(e.to_string()))?;
