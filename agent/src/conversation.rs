@@ -233,29 +233,22 @@ impl Agent {
                         text: self.say(lang, "help"),
                     }],
                 ),
-                Command::Cancel => {
-                    let keep = ConversationState {
+                // Both start over; only the language is kept.
+                Command::Cancel | Command::Restart => {
+                    let key = if matches!(cmd, Command::Cancel) {
+                        "cancelled"
+                    } else {
+                        "restarted"
+                    };
+                    let fresh = ConversationState {
                         language: next.language,
                         last_input_key: next.last_input_key,
                         ..ConversationState::default()
                     };
                     (
-                        keep,
+                        fresh,
                         vec![Action::Reply {
-                            text: self.say(lang, "cancelled"),
-                        }],
-                    )
-                }
-                Command::Restart => {
-                    let keep = ConversationState {
-                        language: next.language,
-                        last_input_key: next.last_input_key,
-                        ..ConversationState::default()
-                    };
-                    (
-                        keep,
-                        vec![Action::Reply {
-                            text: self.say(lang, "restarted"),
+                            text: self.say(lang, key),
                         }],
                     )
                 }

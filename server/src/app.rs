@@ -291,6 +291,13 @@ async fn connect_then_run(
     });
 }
 
+/// This host's name, for consumer names in diagnostics (`$HOSTNAME` is
+/// usually not exported to services; the kernel's name always exists on Linux).
 fn hostname() -> String {
-    std::env::var("HOSTNAME").unwrap_or_else(|_| "triage".to_owned())
+    std::env::var("HOSTNAME")
+        .ok()
+        .or_else(|| std::fs::read_to_string("/proc/sys/kernel/hostname").ok())
+        .map(|h| h.trim().to_owned())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "triage".to_owned())
 }
