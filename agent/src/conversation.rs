@@ -65,6 +65,12 @@ pub struct ConversationState {
     /// The disposition once decided.
     #[serde(default)]
     pub disposition: Option<Disposition>,
+    /// A model's rationale, when one contributed.
+    #[serde(default)]
+    pub model_rationale: Option<String>,
+    /// Which model contributed, if any.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 impl ConversationState {

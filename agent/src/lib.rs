@@ -7,6 +7,7 @@
 pub mod conversation;
 pub mod extract;
 pub mod interview;
+pub mod model;
 pub mod red_flags;
 
 pub use conversation::{

@@ -39,6 +39,9 @@ pub enum KnowledgeError {
     Invalid(Vec<String>),
 }
 
+/// The system prompt given to a model backend.
+pub const TRIAGE_SYSTEM_PROMPT: &str = include_str!("../data/prompts/triage_system.txt");
+
 const RULES: (&str, &str) = ("red_flags.toml", include_str!("../data/red_flags.toml"));
 const LEXICONS: [(&str, &str); 6] = [
     ("lexicon/en.toml", include_str!("../data/lexicon/en.toml")),

@@ -12,7 +12,7 @@ pub mod messages;
 pub mod questions;
 pub mod red_flags;
 
-pub use knowledge::{Knowledge, KnowledgeError};
+pub use knowledge::{Knowledge, KnowledgeError, TRIAGE_SYSTEM_PROMPT};
 
 pub use disposition::{Disposition, UnknownDisposition};
 pub use language::{Language, UnknownLanguage};

@@ -15,6 +15,7 @@ use crate::channel::whatsapp::processor::EventProcessor;
 use crate::channel::whatsapp::runtime::{EVENTS_QUEUE, OUTBOUND_QUEUE, WhatsApp};
 use crate::channel::whatsapp::sender::OutboundSender;
 use crate::config::Config;
+use crate::model::Model;
 use crate::storage::Storage;
 use crate::worker::{self, JobHandler, Shutdown, WorkerOptions};
 use crate::{http, telemetry};
@@ -34,6 +35,8 @@ pub struct AppState {
     pub whatsapp: Arc<WhatsApp>,
     /// Where this server listens (the simulator posts webhooks to itself).
     pub own_addr: SocketAddr,
+    /// The model consulted after the rules, if one is configured.
+    pub model: Option<Model>,
 }
 
 /// Storage that may not be connected yet: the server starts serving (and
@@ -100,12 +103,17 @@ impl Default for StartOptions {
 pub fn handlers(
     storage: &Storage,
     whatsapp: &Arc<WhatsApp>,
+    model: Option<Model>,
 ) -> Vec<(WorkerOptions, Arc<dyn JobHandler>)> {
     let lease = Duration::from_secs(30);
     vec![
         (
             WorkerOptions::new(EVENTS_QUEUE, "", lease),
-            Arc::new(EventProcessor::new(storage.clone(), whatsapp.clone())) as Arc<dyn JobHandler>,
+            Arc::new(EventProcessor::new(
+                storage.clone(),
+                whatsapp.clone(),
+                model,
+            )) as Arc<dyn JobHandler>,
         ),
         (
             // Pacing defers jobs without failing them: allow many deliveries;
@@ -169,6 +177,7 @@ pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Runn
             "no WhatsApp credentials configured: replies go to the simulator's local sink"
         );
     }
+    let model = Model::from_config(&config.model, http.clone());
     let state = AppState {
         config: Arc::new(config),
         storage: StorageSlot::default(),
@@ -176,6 +185,7 @@ pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Runn
         metrics: telemetry::metrics_handle(),
         whatsapp: Arc::new(whatsapp),
         own_addr: addr,
+        model,
     };
     let shutdown = Shutdown::default();
     let tracker = TaskTracker::new();
@@ -254,7 +264,7 @@ async fn connect_then_run(
     state.storage.fill(storage.clone());
 
     if options.workers {
-        for (template, handler) in handlers(&storage, &state.whatsapp) {
+        for (template, handler) in handlers(&storage, &state.whatsapp, state.model.clone()) {
             for n in 0..config.server.workers.max(1) {
                 let mut worker_options = template.clone();
                 worker_options.consumer = format!(

@@ -9,6 +9,7 @@ pub mod chat;
 pub mod cli;
 pub mod config;
 pub mod http;
+pub mod model;
 pub mod readiness;
 pub mod storage;
 pub mod telemetry;

@@ -207,7 +207,7 @@ async fn a_worker_killed_between_processing_and_ack_still_gives_one_reply(storag
 
     // A worker claims the event and processes it completely, then dies
     // before its ack: the lease is simply never renewed or released.
-    let handlers = app::handlers(&storage, &server.state.whatsapp);
+    let handlers = app::handlers(&storage, &server.state.whatsapp, None);
     let (_, processor) = handlers
         .iter()
         .find(|(o, _)| o.queue == EVENTS_QUEUE)

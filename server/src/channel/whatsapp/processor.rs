@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use agent::{Agent, ConversationState, PatientInput, StepContext};
+use agent::{Agent, ConversationState, PatientInput, Stage, StepContext};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
@@ -16,6 +16,7 @@ use super::event::{ChannelEvent, DeliveryStatus, InboundMessage, MessageContent,
 use super::render::render_action;
 use super::runtime::{CHANNEL, WhatsApp};
 use super::sender::{OutboundJob, enqueue_outbound};
+use crate::model::Model;
 use crate::storage::{
     ClaimedJob, Direction, NewMessage, NewOutbox, OutboxStatus, Storage, StorageError,
 };
@@ -31,6 +32,7 @@ const STATE_TTL: std::time::Duration = std::time::Duration::from_secs(7 * 24 * 3
 pub struct EventProcessor {
     storage: Storage,
     whatsapp: Arc<WhatsApp>,
+    model: Option<Model>,
 }
 
 impl From<StorageError> for HandlerError {
@@ -80,8 +82,12 @@ fn patient_input(content: &MessageContent) -> PatientInput {
 
 impl EventProcessor {
     /// A processor over `storage`, sending through `whatsapp`.
-    pub fn new(storage: Storage, whatsapp: Arc<WhatsApp>) -> Self {
-        Self { storage, whatsapp }
+    pub fn new(storage: Storage, whatsapp: Arc<WhatsApp>, model: Option<Model>) -> Self {
+        Self {
+            storage,
+            whatsapp,
+            model,
+        }
     }
 
     async fn on_message(&self, m: &InboundMessage) -> Result<(), HandlerError> {
@@ -146,7 +152,28 @@ impl EventProcessor {
         };
         let agent = Agent::shared()
             .map_err(|e| HandlerError::Transient(format!("triage knowledge invalid: {e}")))?;
-        let (next, actions) = agent.step(state, &patient_input(&m.content), &ctx);
+        let (mut next, mut actions) = agent.step(state, &patient_input(&m.content), &ctx);
+        // Once the rules and the interview have concluded (and answered the
+        // patient), a configured model may raise the disposition. Its failure
+        // changes nothing already decided.
+        if let Some(model) = &self.model
+            && next.stage == Stage::Completed
+            && !actions.is_empty()
+        {
+            match model.propose(&next).await {
+                Ok(proposal) => {
+                    let (merged, extra) = agent.apply_proposal(next, &proposal);
+                    next = merged;
+                    actions.extend(extra);
+                    metrics::counter!("triage_model_calls_total", "outcome" => "ok").increment(1);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "model proposal unavailable; the rules' disposition stands");
+                    metrics::counter!("triage_model_calls_total", "outcome" => "failed")
+                        .increment(1);
+                }
+            }
+        }
         if let Some(floor) = next.floor() {
             let rules: Vec<&str> = next.fired.iter().map(|f| f.id.as_str()).collect();
             tracing::info!(%patient, %floor, ?rules, "red flags fired");

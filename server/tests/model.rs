@@ -1,0 +1,153 @@
+//! The OpenAI-compatible model backend against a local fake that speaks the
+//! chat-completions wire format: it may raise a concluded disposition; garbage
+//! or errors leave the rules' answer standing.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Json;
+use axum::routing::post;
+use common::whatsapp as wa;
+use serde_json::{Value, json};
+use server::app::{self, StartOptions};
+use server::config::ModelBackend;
+
+/// A fake `/v1/chat/completions` answering `content` (or HTTP 500 when `None`).
+async fn fake_model(content: Option<String>) -> (String, Arc<Mutex<Vec<Value>>>) {
+    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
+    let recorded = seen.clone();
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(move |Json(body): Json<Value>| {
+            let recorded = recorded.clone();
+            let content = content.clone();
+            async move {
+                recorded.lock().unwrap().push(body);
+                match content {
+                    Some(content) => (
+                        axum::http::StatusCode::OK,
+                        Json(json!({
+                            "id": "chatcmpl-test", "object": "chat.completion", "created": 1732500000, "model": "medgemma-4b-it",
+                            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}],
+                            "usage": {"prompt_tokens": 100, "completion_tokens": 20, "total_tokens": 120}
+                        })),
+                    ),
+                    None => (axum::http::StatusCode::INTERNAL_SERVER_ERROR, Json(json!({"error": {"message": "overloaded"}}))),
+                }
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (format!("http://{addr}/v1"), seen)
+}
+
+/// Answers "no" to every question until the bot concludes; returns the last reply text.
+async fn converse_to_conclusion(
+    server: &app::RunningServer,
+    graph: &wa::FakeGraph,
+    who: &str,
+) -> String {
+    let now = chrono::Utc::now().timestamp();
+    wa::post(
+        server.addr,
+        &wa::text(who, &format!("wamid.{who}.0"), "my chest hurts", now),
+    )
+    .await;
+    for n in 1..=12 {
+        let replies = common::eventually(Duration::from_secs(15), || async {
+            let r = wa::replies(graph, who);
+            (r.len() >= n).then_some(r)
+        })
+        .await
+        .expect("a reply");
+        let last = replies.last().unwrap();
+        if last["type"] == "text" {
+            // Give a model-raised instruction time to follow.
+            tokio::time::sleep(Duration::from_millis(800)).await;
+            let all = wa::replies(graph, who);
+            return all.last().unwrap()["text"]["body"]
+                .as_str()
+                .unwrap()
+                .to_owned();
+        }
+        wa::post(
+            server.addr,
+            &wa::text(who, &format!("wamid.{who}.{n}"), "no", now),
+        )
+        .await;
+    }
+    panic!("the interview did not conclude");
+}
+
+async fn server_with_model(
+    base_url: String,
+    graph: &wa::FakeGraph,
+) -> (app::RunningServer, tempfile::TempDir) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::server_config(common::sqlite_config(&dir));
+    wa::configure(&mut config, graph);
+    config.model.backend = ModelBackend::Openai;
+    config.model.base_url = Some(base_url);
+    config.model.name = Some("medgemma-4b-it".into());
+    let server = app::start(config, StartOptions::default()).await.unwrap();
+    server
+        .wait_for_storage(Duration::from_secs(5))
+        .await
+        .unwrap();
+    (server, dir)
+}
+
+#[tokio::test]
+async fn a_model_can_raise_the_concluded_disposition() {
+    let proposal = json!({"disposition": "urgent_24h", "rationale": "Exertional chest pain needs review within a day.", "concepts": []});
+    let (base, seen) = fake_model(Some(proposal.to_string())).await;
+    let graph = wa::fake_graph().await;
+    let (server, _dir) = server_with_model(base, &graph).await;
+    let last = converse_to_conclusion(&server, &graph, "15551239001").await;
+    assert!(last.contains("within 24 hours"), "{last}");
+    let requests = seen.lock().unwrap().clone();
+    assert_eq!(
+        requests.len(),
+        1,
+        "the model is consulted once, at the conclusion"
+    );
+    let request = &requests[0];
+    assert_eq!(request["model"], "medgemma-4b-it");
+    assert_eq!(request["response_format"]["type"], "json_schema");
+    let user = request["messages"][1]["content"].as_str().unwrap();
+    assert!(
+        user.starts_with("<patient_data>"),
+        "patient words are fenced as data: {user}"
+    );
+    server.shutdown().await.unwrap();
+}
+
+#[tokio::test]
+async fn garbage_or_a_failing_model_leaves_the_rules_answer() {
+    for content in [Some("I'm sorry, I can't help with that.".to_owned()), None] {
+        let (base, _seen) = fake_model(content).await;
+        let graph = wa::fake_graph().await;
+        let (server, _dir) = server_with_model(base, &graph).await;
+        let last = converse_to_conclusion(&server, &graph, "15551239002").await;
+        assert!(last.contains("regular appointment"), "{last}");
+        server.shutdown().await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn a_model_proposing_less_than_the_rules_changes_nothing() {
+    let proposal =
+        json!({"disposition": "self_care", "rationale": "Probably muscular.", "concepts": []});
+    let (base, _seen) = fake_model(Some(proposal.to_string())).await;
+    let graph = wa::fake_graph().await;
+    let (server, _dir) = server_with_model(base, &graph).await;
+    let last = converse_to_conclusion(&server, &graph, "15551239003").await;
+    assert!(last.contains("regular appointment"), "{last}");
+    assert!(!last.contains("at home"), "{last}");
+    server.shutdown().await.unwrap();
+}
