@@ -71,6 +71,15 @@ pub struct ConversationState {
     /// Which model contributed, if any.
     #[serde(default)]
     pub model: Option<String>,
+    /// Severity the patient gave (0–10), latest.
+    #[serde(default)]
+    pub severity: Option<u8>,
+    /// Durations the patient mentioned, in order.
+    #[serde(default)]
+    pub durations: Vec<String>,
+    /// Age of the person described, latest mention.
+    #[serde(default)]
+    pub age_years: Option<f32>,
 }
 
 impl ConversationState {
@@ -276,6 +285,10 @@ impl Agent {
         let lang = next.language.unwrap_or(Language::En);
         if let Some(text) = text {
             next.evidence.absorb(self.extractor.extract(text));
+            let q = crate::quantities::quantities(text);
+            next.severity = q.severity.or(next.severity);
+            next.age_years = q.age_years.or(next.age_years);
+            next.durations.extend(q.durations);
         }
         if let Some(concept) = next.pending_question.take() {
             self.apply_answer(&mut next, &concept, input, lang);
@@ -568,6 +581,17 @@ mod tests {
         let (s, actions) = agent().step(s, &text("yes"), &ctx("x2"));
         assert!(s.evidence.has(&concept));
         assert_eq!(s.stage, Stage::Escalated, "{actions:?}");
+    }
+
+    #[test]
+    fn severity_duration_and_age_are_remembered() {
+        let (s, _) = agent().step(
+            ConversationState::default(),
+            &text("I'm 58, headache for 2 days, 7/10"),
+            &ctx("m1"),
+        );
+        assert_eq!((s.severity, s.age_years), (Some(7), Some(58.0)));
+        assert_eq!(s.durations, vec!["2 days"]);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod conversation;
 pub mod extract;
 pub mod interview;
 pub mod model;
+pub mod quantities;
 pub mod red_flags;
 
 pub use conversation::{

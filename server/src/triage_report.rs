@@ -157,21 +157,40 @@ impl TriageReport {
                 evidence: f.evidence.clone(),
             })
             .collect();
+        let chief = evidence_present
+            .first()
+            .map(|e| e.concept.clone())
+            .unwrap_or_default();
+        let durations = state
+            .durations
+            .iter()
+            .map(|words| ReportedDuration {
+                concept: chief.clone(),
+                words: words.clone(),
+            })
+            .collect();
+        let mut rationale_text = rationale(disposition, &red_flags);
+        if let Some(model_says) = &state.model_rationale {
+            rationale_text.push_str(&format!(
+                " Model ({}): {model_says}",
+                state.model.as_deref().unwrap_or("unknown")
+            ));
+        }
         Some(TriageReport {
             conversation_id,
             patient_ref: patient_ref.to_owned(),
             disposition,
             chief_complaint: evidence_present.first().map(|e| e.concept.clone()),
-            rationale: rationale(disposition, &red_flags),
+            rationale: rationale_text,
             evidence_present,
             evidence_absent,
-            durations: Vec::new(),
-            severity: None,
+            durations,
+            severity: state.severity.map(|n| format!("{n}/10")),
             risk_factors: Vec::new(),
             red_flags,
             rules_version: state.rules_version.clone(),
             language: state.language,
-            model: NO_MODEL.to_owned(),
+            model: state.model.clone().unwrap_or_else(|| NO_MODEL.to_owned()),
             excerpts: Vec::new(),
         })
     }
