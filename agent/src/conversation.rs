@@ -371,12 +371,15 @@ impl Agent {
             });
             return (next, actions);
         }
-        // Nothing left that could change the outcome. Without a protocol
-        // result yet, the least urgent outcome offered is a regular
-        // appointment: self-care needs a protocol that positively supports it.
-        let disposition = floor
-            .unwrap_or(Disposition::Routine)
-            .max(Disposition::Routine);
+        // Nothing left that could change the outcome: the most urgent of the
+        // red-flag floor and the chief complaints' protocols. Without either,
+        // a regular appointment — self-care needs a protocol that supports it.
+        let protocol = self
+            .knowledge
+            .protocols
+            .disposition(|c| next.evidence.has(c))
+            .map(|(d, _)| d);
+        let disposition = floor.max(protocol).unwrap_or(Disposition::Routine);
         next.disposition = Some(disposition);
         next.stage = Stage::Completed;
         actions.push(Action::Reply {
@@ -581,6 +584,17 @@ mod tests {
         let (s, actions) = agent().step(s, &text("yes"), &ctx("x2"));
         assert!(s.evidence.has(&concept));
         assert_eq!(s.stage, Stage::Escalated, "{actions:?}");
+    }
+
+    #[test]
+    fn a_cough_without_red_flags_gets_self_care_advice() {
+        let (s, actions) = agent().step(
+            ConversationState::default(),
+            &text("I have had a dry cough for 3 days"),
+            &ctx("m1"),
+        );
+        assert_eq!(s.disposition, Some(Disposition::SelfCare), "{actions:?}");
+        assert!(reply(&actions).contains(agent().knowledge().message(Language::En, "self_care")));
     }
 
     #[test]

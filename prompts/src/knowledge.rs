@@ -7,6 +7,7 @@ use std::sync::OnceLock;
 use crate::Language;
 use crate::lexicon::Lexicon;
 use crate::messages::{MessageCatalog, REQUIRED_KEYS};
+use crate::protocols::ProtocolSet;
 use crate::questions::QuestionCatalog;
 use crate::red_flags::RuleSet;
 
@@ -15,6 +16,8 @@ use crate::red_flags::RuleSet;
 pub struct Knowledge {
     /// The red-flag rules.
     pub rules: RuleSet,
+    /// Protocols per chief complaint.
+    pub protocols: ProtocolSet,
     /// One lexicon per language.
     pub lexicons: BTreeMap<Language, Lexicon>,
     /// One message catalogue per language.
@@ -42,6 +45,7 @@ pub enum KnowledgeError {
 /// The system prompt given to a model backend.
 pub const TRIAGE_SYSTEM_PROMPT: &str = include_str!("../data/prompts/triage_system.txt");
 
+const PROTOCOLS: (&str, &str) = ("protocols.toml", include_str!("../data/protocols.toml"));
 const RULES: (&str, &str) = ("red_flags.toml", include_str!("../data/red_flags.toml"));
 const LEXICONS: [(&str, &str); 6] = [
     ("lexicon/en.toml", include_str!("../data/lexicon/en.toml")),
@@ -111,6 +115,7 @@ impl Knowledge {
         questions: &[(&str, &str)],
     ) -> Result<Knowledge, KnowledgeError> {
         let rules: RuleSet = parse(rules.0, rules.1)?;
+        let protocols: ProtocolSet = parse(PROTOCOLS.0, PROTOCOLS.1)?;
         let mut lexicon_map = BTreeMap::new();
         for (file, text) in lexicons {
             let lexicon: Lexicon = parse(file, text)?;
@@ -128,6 +133,7 @@ impl Knowledge {
         }
         let knowledge = Knowledge {
             rules,
+            protocols,
             lexicons: lexicon_map,
             messages: message_map,
             questions: question_map,
@@ -177,6 +183,26 @@ impl Knowledge {
                         out.push(format!(
                             "rule `{}` uses concept `{concept}`, which has no {lang} terms",
                             rule.id
+                        ));
+                    }
+                }
+            }
+        }
+        for protocol in &self.protocols.protocols {
+            if protocol.source.trim().is_empty() {
+                out.push(format!("protocol `{}` cites no source", protocol.id));
+            }
+            for concept in &protocol.concepts {
+                for lang in Language::ALL {
+                    let known = self.lexicons.get(&lang).is_some_and(|l| {
+                        l.concepts
+                            .iter()
+                            .any(|c| &c.id == concept && !c.terms.is_empty())
+                    });
+                    if !known {
+                        out.push(format!(
+                            "protocol `{}` uses concept `{concept}`, which has no {lang} terms",
+                            protocol.id
                         ));
                     }
                 }

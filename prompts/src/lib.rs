@@ -9,6 +9,7 @@ pub mod knowledge;
 mod language;
 pub mod lexicon;
 pub mod messages;
+pub mod protocols;
 pub mod questions;
 pub mod red_flags;
 
