@@ -152,10 +152,15 @@ impl EventProcessor {
         };
         let agent = Agent::shared()
             .map_err(|e| HandlerError::Transient(format!("triage knowledge invalid: {e}")))?;
-        let (mut next, mut actions) = agent.step(state, &patient_input(&m.content), &ctx);
-        // Once the rules and the interview have concluded (and answered the
-        // patient), a configured model may raise the disposition. Its failure
-        // changes nothing already decided.
+        let (mut next, actions) = agent.step(state, &patient_input(&m.content), &ctx);
+        if let Some(floor) = next.floor() {
+            let rules: Vec<&str> = next.fired.iter().map(|f| f.id.as_str()).collect();
+            tracing::info!(%patient, %floor, ?rules, "red flags fired");
+        }
+        // The rules' answer goes out first: a model is never waited for.
+        self.store_and_send(m, &actions, 0).await?;
+        // Once the interview has concluded, a configured model may raise the
+        // disposition; its failure changes nothing already decided or sent.
         if let Some(model) = &self.model
             && next.stage == Stage::Completed
             && !actions.is_empty()
@@ -164,7 +169,7 @@ impl EventProcessor {
                 Ok(proposal) => {
                     let (merged, extra) = agent.apply_proposal(next, &proposal);
                     next = merged;
-                    actions.extend(extra);
+                    self.store_and_send(m, &extra, actions.len()).await?;
                     metrics::counter!("triage_model_calls_total", "outcome" => "ok").increment(1);
                 }
                 Err(e) => {
@@ -173,41 +178,6 @@ impl EventProcessor {
                         .increment(1);
                 }
             }
-        }
-        if let Some(floor) = next.floor() {
-            let rules: Vec<&str> = next.fired.iter().map(|f| f.id.as_str()).collect();
-            tracing::info!(%patient, %floor, ?rules, "red flags fired");
-        }
-        let cause = format!("msg:{}", m.id);
-        let mut rows = Vec::with_capacity(actions.len());
-        for (seq, action) in actions.iter().enumerate() {
-            let message = render_action(action, &m.from)
-                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
-            rows.push(NewOutbox {
-                cause_key: cause.clone(),
-                seq: i32::try_from(seq).unwrap_or(i32::MAX),
-                channel: CHANNEL.to_owned(),
-                recipient: m.from.clone(),
-                body: serde_json::to_value(&message)
-                    .map_err(|e| HandlerError::Permanent(e.to_string()))?,
-            });
-        }
-        // Order matters for crash safety: rows, then send jobs, then state.
-        // A crash before the state is saved replays `step` on the old state,
-        // which yields the same rows (same keys), so nothing is sent twice.
-        let stored = s.channel.put_outbox(&rows).await?;
-        for row in stored
-            .iter()
-            .filter(|r| matches!(r.status, OutboxStatus::Pending | OutboxStatus::Sending))
-        {
-            enqueue_outbound(
-                s,
-                &OutboundJob::Send { outbox_id: row.id },
-                &row.recipient,
-                &format!("send:{}", row.id),
-                self.whatsapp.settings.dedupe_retention,
-            )
-            .await?;
         }
         // The clinician's report, once a disposition is decided (a red flag
         // fired or the interview concluded). Before the
@@ -222,6 +192,49 @@ impl EventProcessor {
         let state_bytes =
             serde_json::to_vec(&next).map_err(|e| HandlerError::Permanent(e.to_string()))?;
         s.kv.set(&state_key, &state_bytes, Some(STATE_TTL)).await?;
+        Ok(())
+    }
+
+    /// Stores the replies to `m` as outbox rows numbered from `first_seq` and
+    /// queues their sends. Order matters for crash safety: rows, then send
+    /// jobs, then (in the caller, last) the agent state. A crash before the
+    /// state is saved replays `step` on the old state, which yields the same
+    /// rows (same keys), so nothing is sent twice.
+    async fn store_and_send(
+        &self,
+        m: &InboundMessage,
+        actions: &[agent::Action],
+        first_seq: usize,
+    ) -> Result<(), HandlerError> {
+        let s = &self.storage;
+        let cause = format!("msg:{}", m.id);
+        let mut rows = Vec::with_capacity(actions.len());
+        for (n, action) in actions.iter().enumerate() {
+            let message = render_action(action, &m.from)
+                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
+            rows.push(NewOutbox {
+                cause_key: cause.clone(),
+                seq: i32::try_from(first_seq + n).unwrap_or(i32::MAX),
+                channel: CHANNEL.to_owned(),
+                recipient: m.from.clone(),
+                body: serde_json::to_value(&message)
+                    .map_err(|e| HandlerError::Permanent(e.to_string()))?,
+            });
+        }
+        let stored = s.channel.put_outbox(&rows).await?;
+        for row in stored
+            .iter()
+            .filter(|r| matches!(r.status, OutboxStatus::Pending | OutboxStatus::Sending))
+        {
+            enqueue_outbound(
+                s,
+                &OutboundJob::Send { outbox_id: row.id },
+                &row.recipient,
+                &format!("send:{}", row.id),
+                self.whatsapp.settings.dedupe_retention,
+            )
+            .await?;
+        }
         Ok(())
     }
 
