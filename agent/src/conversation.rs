@@ -215,6 +215,27 @@ impl Agent {
         )
     }
 
+    /// Closes an interview the patient stopped answering, with the
+    /// safety-net message. `None` when there is nothing to close (no
+    /// conversation yet, or it already reached a disposition).
+    pub fn expire(&self, state: &ConversationState) -> Option<(ConversationState, Vec<Action>)> {
+        if state.stage != Stage::CollectingSymptoms || state.turns == 0 {
+            return None;
+        }
+        let lang = state.language.unwrap_or(Language::En);
+        let fresh = ConversationState {
+            language: state.language,
+            last_input_key: state.last_input_key.clone(),
+            ..ConversationState::default()
+        };
+        Some((
+            fresh,
+            vec![Action::Reply {
+                text: self.say(lang, "session_expired"),
+            }],
+        ))
+    }
+
     /// Applies one patient input to the conversation.
     pub fn step(
         &self,
@@ -595,6 +616,28 @@ mod tests {
         );
         assert_eq!(s.disposition, Some(Disposition::SelfCare), "{actions:?}");
         assert!(reply(&actions).contains(agent().knowledge().message(Language::En, "self_care")));
+    }
+
+    #[test]
+    fn an_unfinished_interview_expires_with_the_safety_net() {
+        let (s, _) = agent().step(
+            ConversationState::default(),
+            &text("my chest hurts"),
+            &ctx("m1"),
+        );
+        let (fresh, actions) = agent().expire(&s).unwrap();
+        assert_eq!(fresh.turns, 0);
+        assert!(
+            reply(&actions).contains(agent().knowledge().message(Language::En, "session_expired"))
+        );
+        // Nothing to close once a disposition was given.
+        let (done, _) = agent().step(
+            ConversationState::default(),
+            &text("chest pain and sweating"),
+            &ctx("m1"),
+        );
+        assert!(agent().expire(&done).is_none());
+        assert!(agent().expire(&ConversationState::default()).is_none());
     }
 
     #[test]

@@ -12,8 +12,9 @@ use tokio::task::JoinHandle;
 use tokio_util::task::TaskTracker;
 
 use crate::channel::whatsapp::processor::EventProcessor;
-use crate::channel::whatsapp::runtime::{EVENTS_QUEUE, OUTBOUND_QUEUE, WhatsApp};
+use crate::channel::whatsapp::runtime::{EVENTS_QUEUE, OUTBOUND_QUEUE, TIMERS_QUEUE, WhatsApp};
 use crate::channel::whatsapp::sender::OutboundSender;
+use crate::channel::whatsapp::session::SessionTimers;
 use crate::config::Config;
 use crate::model::Model;
 use crate::storage::Storage;
@@ -120,6 +121,11 @@ pub fn handlers(
             // the sender gives up on its own after repeated send failures.
             WorkerOptions::new(OUTBOUND_QUEUE, "", lease).with_max_attempts(1000),
             Arc::new(OutboundSender::new(storage.clone(), whatsapp.clone())) as Arc<dyn JobHandler>,
+        ),
+        (
+            // Timers defer themselves until due: many deliveries are normal.
+            WorkerOptions::new(TIMERS_QUEUE, "", lease).with_max_attempts(u32::MAX),
+            Arc::new(SessionTimers::new(storage.clone(), whatsapp.clone())) as Arc<dyn JobHandler>,
         ),
     ]
 }

@@ -653,3 +653,36 @@ async fn chest_pain_with_sweating_gets_the_ambulance_message_as_the_first_reply(
     queues_drained(&storage).await;
     server.shutdown().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_unanswered_interview_is_closed_with_the_safety_net_message() {
+    let graph = wa::fake_graph().await;
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = common::server_config(common::sqlite_config(&dir));
+    wa::configure(&mut config, &graph);
+    config.whatsapp.session_timeout_secs = 1;
+    let (server, storage) = start_with(config, StartOptions::default()).await;
+
+    // A question is asked, then the patient goes silent.
+    wa::post(
+        server.addr,
+        &wa::text("15551230130", "wamid.T1", "my chest hurts", now()),
+    )
+    .await;
+    let replies = expect_replies(&graph, "15551230130", 2).await;
+    assert_eq!(replies[0]["type"], "interactive");
+    let last = replies[1]["text"]["body"].as_str().unwrap();
+    assert!(last.contains("did not hear back"), "{last}");
+
+    // A conversation that reached a disposition is not chased.
+    wa::post(
+        server.addr,
+        &wa::text("15551230131", "wamid.T2", "I have a dry cough", now()),
+    )
+    .await;
+    expect_replies(&graph, "15551230131", 1).await;
+    tokio::time::sleep(Duration::from_millis(1800)).await;
+    assert_eq!(wa::replies(&graph, "15551230131").len(), 1);
+    queues_drained(&storage).await;
+    server.shutdown().await.unwrap();
+}

@@ -151,6 +151,9 @@ pub struct WhatsAppConfig {
     /// How long a WhatsApp message id is remembered to drop redeliveries, in
     /// hours (Meta retries failed webhooks for up to 7 days).
     pub dedupe_retention_hours: u64,
+    /// An unfinished interview idle this long (seconds) is closed with a
+    /// safety-net message ("if you still feel unwell…").
+    pub session_timeout_secs: u64,
     /// Serve the patient simulator at `/simulator` (default: only when no
     /// WhatsApp credentials are configured).
     pub simulator: Option<bool>,
@@ -170,6 +173,7 @@ impl Default for WhatsAppConfig {
             max_messages_per_second: 80,
             recipient_interval_ms: 250,
             dedupe_retention_hours: 7 * 24,
+            session_timeout_secs: 2 * 3600,
             simulator: None,
         }
     }

@@ -8,6 +8,7 @@ pub mod render;
 pub mod routes;
 pub mod runtime;
 pub mod sender;
+pub mod session;
 pub mod signature;
 pub mod simulator;
 pub mod sink;

@@ -141,7 +141,7 @@ impl EventProcessor {
         )
         .await?;
 
-        let state_key = format!("agent-state:{CHANNEL}:{}", m.from);
+        let state_key = agent_state_key(&m.from);
         let state: ConversationState = match s.kv.get(&state_key).await? {
             Some(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
             None => ConversationState::default(),
@@ -158,7 +158,8 @@ impl EventProcessor {
             tracing::info!(%patient, %floor, ?rules, "red flags fired");
         }
         // The rules' answer goes out first: a model is never waited for.
-        self.store_and_send(m, &actions, 0).await?;
+        let cause = format!("msg:{}", m.id);
+        store_and_send(s, &self.whatsapp, &m.from, &cause, &actions, 0).await?;
         // Once the interview has concluded, a configured model may raise the
         // disposition; its failure changes nothing already decided or sent.
         if let Some(model) = &self.model
@@ -169,7 +170,8 @@ impl EventProcessor {
                 Ok(proposal) => {
                     let (merged, extra) = agent.apply_proposal(next, &proposal);
                     next = merged;
-                    self.store_and_send(m, &extra, actions.len()).await?;
+                    store_and_send(s, &self.whatsapp, &m.from, &cause, &extra, actions.len())
+                        .await?;
                     metrics::counter!("triage_model_calls_total", "outcome" => "ok").increment(1);
                 }
                 Err(e) => {
@@ -192,48 +194,8 @@ impl EventProcessor {
         let state_bytes =
             serde_json::to_vec(&next).map_err(|e| HandlerError::Permanent(e.to_string()))?;
         s.kv.set(&state_key, &state_bytes, Some(STATE_TTL)).await?;
-        Ok(())
-    }
-
-    /// Stores the replies to `m` as outbox rows numbered from `first_seq` and
-    /// queues their sends. Order matters for crash safety: rows, then send
-    /// jobs, then (in the caller, last) the agent state. A crash before the
-    /// state is saved replays `step` on the old state, which yields the same
-    /// rows (same keys), so nothing is sent twice.
-    async fn store_and_send(
-        &self,
-        m: &InboundMessage,
-        actions: &[agent::Action],
-        first_seq: usize,
-    ) -> Result<(), HandlerError> {
-        let s = &self.storage;
-        let cause = format!("msg:{}", m.id);
-        let mut rows = Vec::with_capacity(actions.len());
-        for (n, action) in actions.iter().enumerate() {
-            let message = render_action(action, &m.from)
-                .map_err(|e| HandlerError::Permanent(e.to_string()))?;
-            rows.push(NewOutbox {
-                cause_key: cause.clone(),
-                seq: i32::try_from(first_seq + n).unwrap_or(i32::MAX),
-                channel: CHANNEL.to_owned(),
-                recipient: m.from.clone(),
-                body: serde_json::to_value(&message)
-                    .map_err(|e| HandlerError::Permanent(e.to_string()))?,
-            });
-        }
-        let stored = s.channel.put_outbox(&rows).await?;
-        for row in stored
-            .iter()
-            .filter(|r| matches!(r.status, OutboxStatus::Pending | OutboxStatus::Sending))
-        {
-            enqueue_outbound(
-                s,
-                &OutboundJob::Send { outbox_id: row.id },
-                &row.recipient,
-                &format!("send:{}", row.id),
-                self.whatsapp.settings.dedupe_retention,
-            )
-            .await?;
+        if next.stage == Stage::CollectingSymptoms && next.turns > 0 {
+            super::session::arm(s, &self.whatsapp, &m.from, &m.id).await?;
         }
         Ok(())
     }
@@ -272,6 +234,54 @@ impl EventProcessor {
         }
         Ok(())
     }
+}
+
+/// The key of a patient's agent state in the key-value store.
+pub(crate) fn agent_state_key(wa_id: &str) -> String {
+    format!("agent-state:{CHANNEL}:{wa_id}")
+}
+
+/// Stores replies to `recipient` as outbox rows keyed by `cause` and numbered
+/// from `first_seq`, and queues their sends. Order matters for crash safety:
+/// rows, then send jobs, then (in the caller, last) the agent state. A crash
+/// before the state is saved replays `step` on the old state, which yields the
+/// same rows (same keys), so nothing is sent twice.
+pub(crate) async fn store_and_send(
+    s: &Storage,
+    whatsapp: &WhatsApp,
+    recipient: &str,
+    cause: &str,
+    actions: &[agent::Action],
+    first_seq: usize,
+) -> Result<(), HandlerError> {
+    let mut rows = Vec::with_capacity(actions.len());
+    for (n, action) in actions.iter().enumerate() {
+        let message =
+            render_action(action, recipient).map_err(|e| HandlerError::Permanent(e.to_string()))?;
+        rows.push(NewOutbox {
+            cause_key: cause.to_owned(),
+            seq: i32::try_from(first_seq + n).unwrap_or(i32::MAX),
+            channel: CHANNEL.to_owned(),
+            recipient: recipient.to_owned(),
+            body: serde_json::to_value(&message)
+                .map_err(|e| HandlerError::Permanent(e.to_string()))?,
+        });
+    }
+    let stored = s.channel.put_outbox(&rows).await?;
+    for row in stored
+        .iter()
+        .filter(|r| matches!(r.status, OutboxStatus::Pending | OutboxStatus::Sending))
+    {
+        enqueue_outbound(
+            s,
+            &OutboundJob::Send { outbox_id: row.id },
+            &row.recipient,
+            &format!("send:{}", row.id),
+            whatsapp.settings.dedupe_retention,
+        )
+        .await?;
+    }
+    Ok(())
 }
 
 #[async_trait]

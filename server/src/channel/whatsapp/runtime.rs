@@ -14,6 +14,8 @@ use crate::config::{SecretRef, WhatsAppConfig};
 pub const EVENTS_QUEUE: &str = "whatsapp.events";
 /// Queue of outbound work (sends, read receipts).
 pub const OUTBOUND_QUEUE: &str = "whatsapp.outbound";
+/// Queue of session timers (idle interviews).
+pub const TIMERS_QUEUE: &str = "whatsapp.timers";
 /// Channel name in records.
 pub const CHANNEL: &str = "whatsapp";
 /// Where the sink is mounted on our own server in simulator mode.
@@ -32,6 +34,8 @@ pub struct ChannelSettings {
     pub recipient_interval: Duration,
     /// How long message ids are remembered for dedupe.
     pub dedupe_retention: Duration,
+    /// Idle time after which an unfinished interview is closed.
+    pub session_timeout: Duration,
 }
 
 /// Everything the webhook routes and workers need to talk WhatsApp.
@@ -93,6 +97,7 @@ impl WhatsApp {
             max_messages_per_second: config.max_messages_per_second.max(1),
             recipient_interval: Duration::from_millis(config.recipient_interval_ms),
             dedupe_retention: Duration::from_secs(config.dedupe_retention_hours.max(1) * 3600),
+            session_timeout: Duration::from_secs(config.session_timeout_secs.max(1)),
         };
         if config.is_configured() {
             let phone_number_id = config.phone_number_id.clone().ok_or(ChannelConfigError {
