@@ -135,6 +135,20 @@ impl Storage {
     }
 }
 
+/// The record, channel and report stores of one SQL backend, over its pool
+/// (the trait impls are written once for both drivers, in `sql_*.rs`).
+#[derive(Debug, Clone)]
+pub struct SqlStore<P> {
+    pool: P,
+}
+
+impl<P> SqlStore<P> {
+    /// Uses an already migrated pool.
+    pub fn new(pool: P) -> Self {
+        Self { pool }
+    }
+}
+
 /// Milliseconds since the Unix epoch, the time unit of leases and expiries.
 pub(crate) fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()

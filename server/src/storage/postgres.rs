@@ -14,28 +14,16 @@ use super::redis::{RedisKv, RedisQueue, connect_redis};
 use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
 use super::sql_reports::{report_columns, report_order, sql_report_store};
-use super::{BackendOps, ComponentHealth, Storage, StorageError};
+use super::{BackendOps, ComponentHealth, SqlStore, Storage, StorageError};
 
 /// The Postgres migrations (the first one creates the `vector` extension).
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-sql_channel_store!(
-    /// Contacts and outbox in Postgres.
-    PgChannel,
-    PgPool
-);
+sql_channel_store!(SqlStore<PgPool>);
 
-sql_record_store!(
-    /// Conversations and messages in Postgres.
-    PgRecords,
-    PgPool
-);
+sql_record_store!(SqlStore<PgPool>);
 
-sql_report_store!(
-    /// Triage reports and API tokens in Postgres.
-    PgReports,
-    PgPool
-);
+sql_report_store!(SqlStore<PgPool>);
 
 /// How long a readiness probe may wait for one service.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
@@ -69,12 +57,12 @@ pub async fn open(
     }
     let redis = connect_redis(redis_url).await?;
     Ok(Storage::from_parts(
-        Arc::new(PgRecords::new(pool.clone())),
-        Arc::new(PgChannel::new(pool.clone())),
+        Arc::new(SqlStore::new(pool.clone())),
+        Arc::new(SqlStore::new(pool.clone())),
         Arc::new(RedisQueue::new(redis.clone(), redis_prefix)),
         Arc::new(RedisKv::new(redis.clone(), redis_prefix)),
         Arc::new(PgVectorStore::new(pool.clone())),
-        Arc::new(PgReports::new(pool.clone())),
+        Arc::new(SqlStore::new(pool.clone())),
         Arc::new(PgRedisOps { pool, redis }),
     ))
 }

@@ -8,21 +8,9 @@ macro_rules! outbox_columns {
     };
 }
 
-/// Implements [`ChannelStore`](super::ChannelStore) for `$name` over a `$pool`.
+/// Implements [`ChannelStore`](super::ChannelStore) for `$name` (a [`SqlStore`](super::SqlStore) over one backend's pool).
 macro_rules! sql_channel_store {
-    ($(#[$meta:meta])* $name:ident, $pool:ty) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone)]
-        pub struct $name {
-            pool: $pool,
-        }
-
-        impl $name {
-            /// Uses an already migrated pool.
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
+    ($name:ty) => {
 
         #[async_trait::async_trait]
         impl $crate::storage::ChannelStore for $name {

@@ -2,21 +2,9 @@
 //! `$N` placeholders, which Postgres and sqlx's SQLite driver both accept, and
 //! only types both drivers encode (UUID, text, JSON, UTC timestamps).
 
-/// Implements [`RecordStore`](super::RecordStore) for `$name` over a `$pool`.
+/// Implements [`RecordStore`](super::RecordStore) for `$name` (a [`SqlStore`](super::SqlStore) over one backend's pool).
 macro_rules! sql_record_store {
-    ($(#[$meta:meta])* $name:ident, $pool:ty) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone)]
-        pub struct $name {
-            pool: $pool,
-        }
-
-        impl $name {
-            /// Uses an already migrated pool.
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
+    ($name:ty) => {
 
         #[async_trait::async_trait]
         impl $crate::storage::RecordStore for $name {

@@ -19,21 +19,9 @@ macro_rules! report_order {
     };
 }
 
-/// Implements [`ReportStore`](super::ReportStore) for `$name` over a `$pool`.
+/// Implements [`ReportStore`](super::ReportStore) for `$name` (a [`SqlStore`](super::SqlStore) over one backend's pool).
 macro_rules! sql_report_store {
-    ($(#[$meta:meta])* $name:ident, $pool:ty) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone)]
-        pub struct $name {
-            pool: $pool,
-        }
-
-        impl $name {
-            /// Uses an already migrated pool.
-            pub fn new(pool: $pool) -> Self {
-                Self { pool }
-            }
-        }
+    ($name:ty) => {
 
         #[async_trait::async_trait]
         impl $crate::storage::ReportStore for $name {

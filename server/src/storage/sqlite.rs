@@ -15,31 +15,19 @@ use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
 use super::sql_reports::{report_columns, report_order, sql_report_store};
 use super::{
-    BackendOps, ClaimedJob, ComponentHealth, Enqueued, JobQueue, KvStore, NewJob, Storage,
-    StorageError, millis, now_ms,
+    BackendOps, ClaimedJob, ComponentHealth, Enqueued, JobQueue, KvStore, NewJob, SqlStore,
+    Storage, StorageError, millis, now_ms,
 };
 use crate::config::StorageConfig;
 
 /// The embedded migrations.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
 
-sql_channel_store!(
-    /// Contacts and outbox in SQLite.
-    SqliteChannel,
-    SqlitePool
-);
+sql_channel_store!(SqlStore<SqlitePool>);
 
-sql_record_store!(
-    /// Conversations and messages in SQLite.
-    SqliteRecords,
-    SqlitePool
-);
+sql_record_store!(SqlStore<SqlitePool>);
 
-sql_report_store!(
-    /// Triage reports and API tokens in SQLite.
-    SqliteReports,
-    SqlitePool
-);
+sql_report_store!(SqlStore<SqlitePool>);
 
 /// Makes sqlite-vec available to every SQLite connection this process opens.
 #[expect(
@@ -109,14 +97,14 @@ pub async fn connect(url: &str, max_connections: u32) -> Result<SqlitePool, Stor
 /// `writer` (a single-connection pool on the same file).
 pub fn from_pools(pool: SqlitePool, writer: SqlitePool) -> Storage {
     Storage::from_parts(
-        Arc::new(SqliteRecords::new(pool.clone())),
-        Arc::new(SqliteChannel::new(pool.clone())),
+        Arc::new(SqlStore::new(pool.clone())),
+        Arc::new(SqlStore::new(pool.clone())),
         Arc::new(SqliteQueue {
             pool: writer.clone(),
         }),
         Arc::new(SqliteKv { pool: writer }),
         Arc::new(SqliteVecStore::new(pool.clone())),
-        Arc::new(SqliteReports::new(pool.clone())),
+        Arc::new(SqlStore::new(pool.clone())),
         Arc::new(SqliteOps { pool }),
     )
 }
