@@ -4,6 +4,7 @@
 // Integration tests: a failed unwrap is a failed test.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+#[macro_use]
 mod common;
 
 use std::process::Command;
@@ -67,29 +68,6 @@ async fn seed_report(storage: &Storage, patient: &str, disposition: Disposition)
         .await
         .unwrap()
         .id
-}
-
-macro_rules! on_both_backends {
-    ($($case:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let dir = tempfile::tempdir().unwrap();
-                    crate::$case(crate::common::sqlite_config(&dir)).await;
-                }
-            )*
-        }
-        mod postgres_redis {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
-                async fn $case() {
-                    let (storage, _guard) = crate::common::postgres_config().await;
-                    crate::$case(storage).await;
-                }
-            )*
-        }
-    };
 }
 
 on_both_backends!(

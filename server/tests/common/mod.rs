@@ -4,6 +4,32 @@
 
 pub mod whatsapp;
 
+/// Runs each `async fn case(storage: StorageConfig)` as two tests: on a fresh
+/// SQLite file and on a fresh Postgres database with its own Redis prefix.
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($case:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let dir = tempfile::tempdir().unwrap();
+                    crate::$case(crate::common::sqlite_config(&dir)).await;
+                }
+            )*
+        }
+        mod postgres_redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+                async fn $case() {
+                    let (storage, _guard) = crate::common::postgres_config().await;
+                    crate::$case(storage).await;
+                }
+            )*
+        }
+    };
+}
+
 use std::time::Duration;
 
 use server::config::{Config, SecretRef, StorageBackend, StorageConfig};
