@@ -592,7 +592,8 @@ mod tests {
             assert!(n < 20, "the interview must end");
         }
         assert_eq!(s.stage, Stage::Completed);
-        assert_eq!(s.disposition, Some(Disposition::Routine));
+        // Chest pain without red flags: the protocol asks for review within 24 hours.
+        assert_eq!(s.disposition, Some(Disposition::Urgent24h));
         assert!(s.evidence.absent.contains(&first));
 
         // A typed "yes" to the sweating question is an emergency.

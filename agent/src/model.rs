@@ -207,15 +207,15 @@ mod tests {
     fn a_model_can_raise_urgency_but_never_lower_it() {
         let agent = Agent::shared().unwrap();
         let s = concluded();
-        assert_eq!(s.disposition, Some(Disposition::Routine));
+        assert_eq!(s.disposition, Some(Disposition::Urgent24h));
         let up = ModelProposal {
-            disposition: Disposition::Urgent24h,
+            disposition: Disposition::EmergencyDepartment,
             rationale: "r".into(),
             concepts: vec![],
             model: "m".into(),
         };
         let (raised, actions) = agent.apply_proposal(s.clone(), &up);
-        assert_eq!(raised.disposition, Some(Disposition::Urgent24h));
+        assert_eq!(raised.disposition, Some(Disposition::EmergencyDepartment));
         assert_eq!(actions.len(), 1);
         let down = ModelProposal {
             disposition: Disposition::SelfCare,
@@ -224,7 +224,7 @@ mod tests {
             model: "m".into(),
         };
         let (kept, actions) = agent.apply_proposal(raised.clone(), &down);
-        assert_eq!(kept.disposition, Some(Disposition::Urgent24h));
+        assert_eq!(kept.disposition, Some(Disposition::EmergencyDepartment));
         assert!(actions.is_empty());
     }
 

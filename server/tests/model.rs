@@ -104,12 +104,12 @@ async fn server_with_model(
 
 #[tokio::test]
 async fn a_model_can_raise_the_concluded_disposition() {
-    let proposal = json!({"disposition": "urgent_24h", "rationale": "Exertional chest pain needs review within a day.", "concepts": []});
+    let proposal = json!({"disposition": "emergency_department", "rationale": "Exertional chest pain in a high-risk patient: assess today in an emergency department.", "concepts": []});
     let (base, seen) = fake_model(Some(proposal.to_string())).await;
     let graph = wa::fake_graph().await;
     let (server, _dir) = server_with_model(base, &graph).await;
     let last = converse_to_conclusion(&server, &graph, "15551239001").await;
-    assert!(last.contains("within 24 hours"), "{last}");
+    assert!(last.contains("emergency department"), "{last}");
     let requests = seen.lock().unwrap().clone();
     assert_eq!(
         requests.len(),
@@ -134,7 +134,10 @@ async fn garbage_or_a_failing_model_leaves_the_rules_answer() {
         let graph = wa::fake_graph().await;
         let (server, _dir) = server_with_model(base, &graph).await;
         let last = converse_to_conclusion(&server, &graph, "15551239002").await;
-        assert!(last.contains("regular appointment"), "{last}");
+        assert!(
+            last.contains("within 24 hours"),
+            "the rules' answer stands: {last}"
+        );
         server.shutdown().await.unwrap();
     }
 }
@@ -147,7 +150,10 @@ async fn a_model_proposing_less_than_the_rules_changes_nothing() {
     let graph = wa::fake_graph().await;
     let (server, _dir) = server_with_model(base, &graph).await;
     let last = converse_to_conclusion(&server, &graph, "15551239003").await;
-    assert!(last.contains("regular appointment"), "{last}");
+    assert!(
+        last.contains("within 24 hours"),
+        "the rules' answer stands: {last}"
+    );
     assert!(!last.contains("at home"), "{last}");
     server.shutdown().await.unwrap();
 }
