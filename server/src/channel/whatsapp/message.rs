@@ -258,6 +258,17 @@ impl ListRow {
     }
 }
 
+/// Header, body and footer limits shared by every interactive message.
+fn check_interactive_frame(
+    header: Option<&str>,
+    body: &str,
+    footer: Option<&str>,
+) -> Result<(), MessageError> {
+    check_optional("header text", header, HEADER_TEXT_MAX)?;
+    check_text("interactive body", body, INTERACTIVE_BODY_MAX)?;
+    check_optional("footer text", footer, FOOTER_TEXT_MAX)
+}
+
 fn check_text(field: &'static str, value: &str, max: usize) -> Result<(), MessageError> {
     if value.trim().is_empty() {
         return Err(MessageError::Empty { field });
@@ -429,9 +440,7 @@ impl OutboundBody {
                 footer,
                 buttons,
             } => {
-                check_optional("header text", header.as_deref(), HEADER_TEXT_MAX)?;
-                check_text("interactive body", body, INTERACTIVE_BODY_MAX)?;
-                check_optional("footer text", footer.as_deref(), FOOTER_TEXT_MAX)?;
+                check_interactive_frame(header.as_deref(), body, footer.as_deref())?;
                 check_count("reply buttons", buttons.len(), 1, REPLY_BUTTONS_MAX)?;
                 for button in buttons {
                     check_text("reply button id", &button.id, BUTTON_ID_MAX)?;
@@ -452,9 +461,7 @@ impl OutboundBody {
                 button_label,
                 sections,
             } => {
-                check_optional("header text", header.as_deref(), HEADER_TEXT_MAX)?;
-                check_text("interactive body", body, INTERACTIVE_BODY_MAX)?;
-                check_optional("footer text", footer.as_deref(), FOOTER_TEXT_MAX)?;
+                check_interactive_frame(header.as_deref(), body, footer.as_deref())?;
                 check_text("list button label", button_label, LIST_BUTTON_LABEL_MAX)?;
                 check_count("list sections", sections.len(), 1, LIST_SECTIONS_MAX)?;
                 for section in sections {
