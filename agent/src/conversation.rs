@@ -5,11 +5,11 @@
 //! `evals`, and a redelivered message replayed against the same state gives
 //! the same actions.
 //!
-//! What it does today: commands (HELP, CANCEL, RESTART, language codes),
-//! language detection, evidence from free text, and the red-flag engine on
-//! every turn — an emergency found at turn 1 is answered at turn 1, in the
-//! patient's language, without any model. The structured interview and the
-//! model backends come next, behind this same signature.
+//! What it does: commands (HELP, CANCEL, RESTART, language codes), language
+//! detection, evidence and numbers from free text, the red-flag engine and
+//! the complaint protocols on every turn — an emergency found at turn 1 is
+//! answered at turn 1, in the patient's language, without any model — and
+//! the interview until nothing could change the disposition.
 
 use std::sync::OnceLock;
 
@@ -17,7 +17,7 @@ use prompts::{Disposition, Knowledge, KnowledgeError, Language};
 use serde::{Deserialize, Serialize};
 
 use crate::extract::{Evidence, Extractor, Mention};
-use crate::interview;
+use crate::interview::{self, ProtocolMatch, Question};
 use crate::red_flags::{self, FiredRule};
 
 /// Where the conversation is.
@@ -56,12 +56,12 @@ pub struct ConversationState {
     /// Version of the rule set the flags come from.
     #[serde(default)]
     pub rules_version: Option<String>,
-    /// The concept the last question asked about, awaiting an answer.
+    /// The last question asked, awaiting an answer.
     #[serde(default)]
-    pub pending_question: Option<String>,
-    /// Concepts asked about so far, in order.
+    pub pending_question: Option<Question>,
+    /// Questions asked so far, in order.
     #[serde(default)]
-    pub asked: Vec<String>,
+    pub asked: Vec<Question>,
     /// The disposition once decided.
     #[serde(default)]
     pub disposition: Option<Disposition>,
@@ -71,7 +71,8 @@ pub struct ConversationState {
     /// Which model contributed, if any.
     #[serde(default)]
     pub model: Option<String>,
-    /// Severity the patient gave (0–10), latest.
+    /// Severity the patient gave (0–10): the highest, as evidence only
+    /// accumulates.
     #[serde(default)]
     pub severity: Option<u8>,
     /// Durations the patient mentioned, in order.
@@ -80,6 +81,18 @@ pub struct ConversationState {
     /// Age of the person described, latest mention.
     #[serde(default)]
     pub age_years: Option<f32>,
+    /// Every age mentioned, in years.
+    #[serde(default)]
+    pub ages_years: Vec<f32>,
+    /// The highest temperature mentioned, °C.
+    #[serde(default)]
+    pub temperature_c: Option<f32>,
+    /// Protocols of the complaints reported so far.
+    #[serde(default)]
+    pub protocols: Vec<String>,
+    /// Protocol rules that matched on any turn.
+    #[serde(default)]
+    pub protocol_rules: Vec<ProtocolMatch>,
 }
 
 impl ConversationState {
@@ -305,25 +318,34 @@ impl Agent {
         }
         let lang = next.language.unwrap_or(Language::En);
         if let Some(text) = text {
-            next.evidence.absorb(self.extractor.extract(text));
-            let q = crate::quantities::quantities(text);
-            next.severity = q.severity.or(next.severity);
-            next.age_years = q.age_years.or(next.age_years);
-            next.durations.extend(q.durations);
+            self.observe(&mut next, text, lang);
         }
-        if let Some(concept) = next.pending_question.take() {
-            self.apply_answer(&mut next, &concept, input, lang);
+        if let Some(question) = next.pending_question.take() {
+            self.apply_answer(&mut next, &question, input, text, lang);
         }
-        // Red flags on every turn, before anything else is said.
+        // Red flags and protocols on every turn, before anything else is said.
         let fired = red_flags::evaluate(&self.knowledge.rules, &next.evidence);
         let new: Vec<&FiredRule> = fired
             .iter()
             .filter(|f| !next.fired.iter().any(|old| old.id == f.id))
             .collect();
         let crisis = new.iter().any(|f| f.crisis);
-        let floor = red_flags::floor(&fired);
         let was_escalated = next.stage == Stage::Escalated;
         next.fired = fired.clone();
+        let outcome = interview::assess_protocols(self.knowledge, &next);
+        for id in outcome.protocols {
+            if !next.protocols.contains(&id) {
+                next.protocols.push(id);
+            }
+        }
+        for m in outcome.matched {
+            if !next.protocol_rules.iter().any(|old| old.id == m.id) {
+                next.protocol_rules.push(m);
+            }
+        }
+        // A protocol rule can reach an emergency too (an infant's
+        // temperature, a sudden confusion): it is said at once, like a red flag.
+        let level = interview::level(self.knowledge, &next);
 
         let mut actions = Vec::new();
         if crisis {
@@ -331,7 +353,7 @@ impl Agent {
                 text: self.say(lang, "crisis"),
             });
         }
-        if let Some(f) = floor.filter(|f| f.is_emergency()) {
+        if let Some(f) = level.filter(|f| f.is_emergency()) {
             // Repeat the instruction on every message until they are in
             // care: a patient still writing may not have acted on it.
             if !new.is_empty() || was_escalated || !crisis {
@@ -355,12 +377,12 @@ impl Agent {
             return (next, actions);
         }
         // The interview: the question whose answer could raise urgency most.
-        if let Some(concept) = interview::next_question(self.knowledge, &next.evidence, &next.asked)
-            && let Some(question) = self.knowledge.question(lang, &concept)
+        if let Some(asked) = interview::next_question(self.knowledge, &next)
+            && let Some(question) = self.question_text(lang, &asked)
         {
             next.stage = Stage::CollectingSymptoms;
-            next.pending_question = Some(concept.clone());
-            next.asked.push(concept.clone());
+            next.pending_question = Some(asked.clone());
+            next.asked.push(asked.clone());
             // The first thing we ever say carries the safety line, even when it is a question.
             let text = if next.turns == 1 {
                 format!(
@@ -370,12 +392,18 @@ impl Agent {
             } else {
                 question.to_owned()
             };
+            // Yes/no gets reply buttons; a severity or a duration is typed.
+            let answers: &[&str] = if asked.is_yes_no() {
+                &["yes", "no", "unsure"]
+            } else {
+                &[]
+            };
             actions.push(Action::Ask {
                 text,
-                choices: ["yes", "no", "unsure"]
+                choices: answers
                     .iter()
                     .map(|answer| Choice {
-                        id: format!("{answer}:{concept}"),
+                        id: format!("{answer}:{asked}"),
                         title: self
                             .knowledge
                             .message(lang, &format!("answer_{answer}"))
@@ -395,12 +423,7 @@ impl Agent {
         // Nothing left that could change the outcome: the most urgent of the
         // red-flag floor and the chief complaints' protocols. Without either,
         // a regular appointment — self-care needs a protocol that supports it.
-        let protocol = self
-            .knowledge
-            .protocols
-            .disposition(|c| next.evidence.has(c))
-            .map(|(d, _)| d);
-        let disposition = floor.max(protocol).unwrap_or(Disposition::Routine);
+        let disposition = level.unwrap_or(Disposition::Routine);
         next.disposition = Some(disposition);
         next.stage = Stage::Completed;
         actions.push(Action::Reply {
@@ -413,16 +436,76 @@ impl Agent {
         (next, actions)
     }
 
-    /// Applies the answer to the pending question about `concept`: buttons
-    /// (`yes:…`, `no:…`, `unsure:…`), or typed yes/no. "Not sure" counts as
-    /// yes — when in doubt about a red flag, assume it is there.
+    /// Reads what one message says: concepts (negation judged in the
+    /// message's language, else the conversation's), severity, durations,
+    /// ages and temperature. An age also says which age group the person is
+    /// in (an infant, a child), which protocols and red flags use.
+    fn observe(&self, state: &mut ConversationState, text: &str, lang: Language) {
+        state
+            .evidence
+            .absorb(self.extractor.extract_in(text, state.language));
+        let q = crate::quantities::quantities(text);
+        state.severity = q.severity.max(state.severity);
+        state.age_years = q.age_years.or(state.age_years);
+        state.temperature_c = match (q.temperature_c, state.temperature_c) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        state.durations.extend(q.durations);
+        for age in &q.ages_years {
+            // NICE NG143 age bands: under 3 months, under 1 year; a child
+            // is under 16 (NHS paediatric services).
+            let groups = [(0.25, "young_infant"), (1.0, "infant"), (16.0, "child")];
+            let derived = groups
+                .iter()
+                .filter(|(under, _)| *age < *under)
+                .map(|(_, concept)| Mention {
+                    concept: (*concept).to_owned(),
+                    words: format!("age {age:.2} years"),
+                    negated: false,
+                    language: lang,
+                })
+                .collect();
+            state.evidence.absorb(derived);
+        }
+        state.ages_years.extend(q.ages_years);
+    }
+
+    /// The text of a question in `lang`.
+    fn question_text(&self, lang: Language, question: &Question) -> Option<&str> {
+        match question {
+            Question::Concept(c) => self.knowledge.question(lang, c),
+            Question::Severity => Some(self.knowledge.message(lang, "ask_severity")),
+            Question::Duration => Some(self.knowledge.message(lang, "ask_duration")),
+        }
+    }
+
+    /// Applies the answer to the pending question: buttons (`yes:…`,
+    /// `no:…`, `unsure:…`) or typed yes/no for a concept — "not sure"
+    /// counts as yes: when in doubt about a red flag, assume it is there —
+    /// and a typed number for a severity. A typed duration was already read
+    /// with the message's other numbers; an answer that cannot be read is
+    /// left unanswered (the question is not asked again).
     fn apply_answer(
         &self,
         state: &mut ConversationState,
-        concept: &str,
+        question: &Question,
         input: &PatientInput,
+        text: Option<&str>,
         lang: Language,
     ) {
+        let concept = match question {
+            Question::Concept(c) => c.as_str(),
+            Question::Severity => {
+                if let (PatientInput::Text { .. }, Some(text)) = (input, text)
+                    && let Some(n) = interview::severity_answer(text)
+                {
+                    state.severity = Some(n).max(state.severity);
+                }
+                return;
+            }
+            Question::Duration => return,
+        };
         let answer = match input {
             PatientInput::Choice { id, .. } => match id.split_once(':') {
                 Some((answer, c)) if c == concept => Some(answer != "no"),
@@ -594,7 +677,7 @@ mod tests {
         assert_eq!(s.stage, Stage::Completed);
         // Chest pain without red flags: the protocol asks for review within 24 hours.
         assert_eq!(s.disposition, Some(Disposition::Urgent24h));
-        assert!(s.evidence.absent.contains(&first));
+        assert!(s.evidence.absent.contains(first.key()));
 
         // A typed "yes" to the sweating question is an emergency.
         let (s, _) = agent().step(
@@ -604,19 +687,254 @@ mod tests {
         );
         let concept = s.pending_question.clone().unwrap();
         let (s, actions) = agent().step(s, &text("yes"), &ctx("x2"));
-        assert!(s.evidence.has(&concept));
+        assert!(s.evidence.has(concept.key()));
         assert_eq!(s.stage, Stage::Escalated, "{actions:?}");
+    }
+
+    /// Answers "No" to every question (and nothing to typed ones) until
+    /// the interview concludes.
+    fn answer_no_to_everything(mut s: ConversationState) -> (ConversationState, Vec<Action>) {
+        let mut actions = Vec::new();
+        let mut n = 100;
+        while let Some(q) = s.pending_question.clone() {
+            n += 1;
+            assert!(n < 120, "the interview must end");
+            let input = if q.is_yes_no() {
+                PatientInput::Choice {
+                    id: format!("no:{q}"),
+                    title: "No".into(),
+                }
+            } else {
+                text("I don't know")
+            };
+            (s, actions) = agent().step(s, &input, &ctx(&format!("m{n}")));
+        }
+        (s, actions)
     }
 
     #[test]
     fn a_cough_without_red_flags_gets_self_care_advice() {
-        let (s, actions) = agent().step(
+        let (s, _) = agent().step(
             ConversationState::default(),
             &text("I have had a dry cough for 3 days"),
             &ctx("m1"),
         );
+        // The duration is known: the interview asks only yes/no questions
+        // that could raise it (coughing blood, breathlessness).
+        assert!(!s.asked.contains(&Question::Duration), "{:?}", s.asked);
+        let (s, actions) = answer_no_to_everything(s);
         assert_eq!(s.disposition, Some(Disposition::SelfCare), "{actions:?}");
         assert!(reply(&actions).contains(agent().knowledge().message(Language::En, "self_care")));
+    }
+
+    #[test]
+    fn a_complaint_no_answer_could_raise_concludes_at_once() {
+        // Insomnia has no rule above its routine default and touches no red flag.
+        let (s, actions) = agent().step(
+            ConversationState::default(),
+            &text("I can't sleep at night"),
+            &ctx("m1"),
+        );
+        assert_eq!(s.stage, Stage::Completed, "{actions:?}");
+        assert_eq!(s.disposition, Some(Disposition::Routine));
+        assert!(s.pending_question.is_none());
+    }
+
+    #[test]
+    fn a_cough_for_a_month_gets_a_regular_appointment() {
+        let (s, _) = agent().step(
+            ConversationState::default(),
+            &text("I have a cough"),
+            &ctx("m1"),
+        );
+        // Asked how long, typed in Spanish: "un mes" is more than 3 weeks.
+        let mut s = s;
+        let mut n = 1;
+        while let Some(q) = s.pending_question.clone() {
+            n += 1;
+            let input = match q {
+                Question::Duration => text("desde hace un mes"),
+                _ => PatientInput::Choice {
+                    id: format!("no:{q}"),
+                    title: "No".into(),
+                },
+            };
+            s = agent().step(s, &input, &ctx(&format!("m{n}"))).0;
+        }
+        assert!(s.asked.contains(&Question::Duration), "{:?}", s.asked);
+        assert_eq!(s.disposition, Some(Disposition::Routine));
+        assert!(
+            s.protocol_rules
+                .iter()
+                .any(|m| m.id == "cough.longer_than_3_weeks"),
+            "{:?}",
+            s.protocol_rules
+        );
+    }
+
+    #[test]
+    fn a_severity_question_is_typed_and_can_raise_the_outcome() {
+        let (s, actions) = agent().step(
+            ConversationState::default(),
+            &text("I have a headache"),
+            &ctx("m1"),
+        );
+        let mut s = s;
+        let mut last = actions;
+        let mut n = 1;
+        while let Some(q) = s.pending_question.clone() {
+            n += 1;
+            let input = match q {
+                Question::Severity => {
+                    let Some(Action::Ask {
+                        text: asked,
+                        choices,
+                    }) = last.first()
+                    else {
+                        panic!("{last:?}")
+                    };
+                    assert!(choices.is_empty(), "a 0-10 answer is typed: {choices:?}");
+                    assert!(asked.contains("0 to 10"), "{asked}");
+                    text("9")
+                }
+                _ => PatientInput::Choice {
+                    id: format!("no:{q}"),
+                    title: "No".into(),
+                },
+            };
+            (s, last) = agent().step(s, &input, &ctx(&format!("m{n}")));
+        }
+        assert_eq!(s.severity, Some(9));
+        assert_eq!(s.disposition, Some(Disposition::Urgent24h), "{last:?}");
+        assert!(s.asked.len() <= interview::MAX_QUESTIONS);
+    }
+
+    #[test]
+    fn an_emergency_from_a_protocol_rule_is_said_at_once() {
+        // NICE NG143: 3 to 6 months old with 39 °C or more is a red feature.
+        let (s, actions) = agent().step(
+            ConversationState::default(),
+            &text("my 4 month old baby has a temperature of 39.4"),
+            &ctx("m1"),
+        );
+        assert_eq!(s.stage, Stage::Escalated, "{actions:?}");
+        assert_eq!(s.disposition, Some(Disposition::EmergencyDepartment));
+        assert!(
+            reply(&actions).contains(
+                agent()
+                    .knowledge()
+                    .message(Language::En, "emergency_department")
+            )
+        );
+        assert!(
+            s.protocol_rules
+                .iter()
+                .any(|m| m.id == "fever_infant.3_to_6_months_39c")
+        );
+        // An age under 3 months fires the infant-fever red flag, in words or in numbers.
+        let (s, _) = agent().step(
+            ConversationState::default(),
+            &text("my baby is 6 weeks and has a fever"),
+            &ctx("m1"),
+        );
+        assert!(
+            s.fired
+                .iter()
+                .any(|f| f.id == "infant_fever.under_3_months"),
+            "{:?}",
+            s.fired
+        );
+    }
+
+    #[test]
+    fn clinical_review_floors_call_an_ambulance() {
+        for (message, rule) in [
+            (
+                "my husband just had his first ever seizure",
+                "seizure.first_fit",
+            ),
+            (
+                "worst headache of my life, it came on suddenly",
+                "thunderclap_headache.sudden_worst_headache",
+            ),
+            ("my son was bitten by a snake", "bites.snake_bite"),
+        ] {
+            let (s, actions) =
+                agent().step(ConversationState::default(), &text(message), &ctx("m1"));
+            assert!(
+                s.fired.iter().any(|f| f.id == rule),
+                "{message}: {:?}",
+                s.fired
+            );
+            assert_eq!(
+                s.disposition,
+                Some(Disposition::EmergencyAmbulance),
+                "{message}"
+            );
+            assert!(reply(&actions).contains("Call an ambulance"), "{message}");
+        }
+        let (s, _) = agent().step(
+            ConversationState::default(),
+            &text("I can't swallow my own saliva"),
+            &ctx("m1"),
+        );
+        assert!(
+            s.fired.iter().any(|f| f.id == "airway.cannot_swallow"),
+            "{:?}",
+            s.fired
+        );
+        assert!(s.disposition >= Some(Disposition::EmergencyDepartment));
+    }
+
+    /// Every example phrase written beside a protocol rule behaves as
+    /// written, through the real extractor, quantity reader and protocols.
+    #[test]
+    fn every_protocol_rule_example_matches_as_written() {
+        let mut failures = Vec::new();
+        for (_, rule) in agent().knowledge().protocols.rules() {
+            for example in &rule.examples {
+                let (s, _) = agent().step(
+                    ConversationState::default(),
+                    &text(&example.text),
+                    &ctx("m1"),
+                );
+                let matched = s.protocol_rules.iter().any(|m| m.id == rule.id);
+                if matched != example.matches {
+                    failures.push(format!(
+                        "{} [{}] {:?}: expected matches={}, protocols={:?}, present={:?}, absent={:?}, severity={:?}, durations={:?}, ages={:?}, temperature={:?}",
+                        rule.id,
+                        example.lang,
+                        example.text,
+                        example.matches,
+                        s.protocols,
+                        s.evidence.present,
+                        s.evidence.absent,
+                        s.severity,
+                        s.durations,
+                        s.ages_years,
+                        s.temperature_c
+                    ));
+                }
+            }
+        }
+        assert!(
+            failures.is_empty(),
+            "{} example(s) misbehave:\n{}",
+            failures.len(),
+            failures.join("\n")
+        );
+    }
+
+    #[test]
+    fn a_french_denial_is_judged_in_french() {
+        for (message, concept) in [
+            ("il ne vomit plus", "vomiting"),
+            ("je n'ai pas de fièvre", "fever"),
+        ] {
+            let (s, _) = agent().step(ConversationState::default(), &text(message), &ctx("m1"));
+            assert!(!s.evidence.has(concept), "{message}: {:?}", s.evidence);
+            assert!(s.evidence.absent.contains(concept), "{message}");
+        }
     }
 
     #[test]

@@ -1,11 +1,17 @@
 //! Understanding free text without a model: lexicon phrases per language,
 //! with negation ("no fever", "sin fiebre", "सीने में दर्द नहीं है").
 //!
+//! Every lexicon is matched (patients mix languages), but whether a match is
+//! denied is judged with the negation cues of the *message's* language: the
+//! English word "vomit" found in "il ne vomit plus" is negated by the French
+//! "ne", and a cue of one language ("na" is "not" in Hindi and "and" in
+//! Swahili) never negates words in another.
+//!
 //! Safety bias: an uncertain mention ("not sure if my chest hurts") counts as
 //! present, and a concept once present stays present for the conversation —
 //! a later denial does not erase an earlier report.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use prompts::Language;
 use prompts::lexicon::Lexicon;
@@ -104,11 +110,34 @@ pub fn tokenize(text: &str) -> Vec<String> {
     tokens
 }
 
+/// A gap in a lexicon phrase: up to `MAX_GAP` tokens of the same clause.
+const GAP: &str = "..";
+/// Tokens a `..` gap may skip.
+const MAX_GAP: usize = 3;
+
 fn phrase_tokens(phrase: &str) -> Vec<String> {
-    // Lexicon phrases keep their `*` wildcard; everything else as in text.
+    // Lexicon phrases keep their `*` wildcard, `a|b` alternatives and `..`
+    // gaps; everything else is tokenised as in text.
     phrase
         .split_whitespace()
         .flat_map(|w| {
+            if w == GAP {
+                return vec![GAP.to_owned()];
+            }
+            if w.contains('|') {
+                let alternatives: Vec<String> = w
+                    .split('|')
+                    .filter_map(|alt| {
+                        let star = alt.ends_with('*');
+                        let mut t = tokenize(alt.trim_end_matches('*')).into_iter().next()?;
+                        if star {
+                            t.push('*');
+                        }
+                        Some(t)
+                    })
+                    .collect();
+                return vec![alternatives.join("|")];
+            }
             let star = w.ends_with('*');
             let mut parts = tokenize(w.trim_end_matches('*'));
             if star && let Some(last) = parts.last_mut() {
@@ -121,24 +150,45 @@ fn phrase_tokens(phrase: &str) -> Vec<String> {
 }
 
 fn token_matches(pattern: &str, token: &str) -> bool {
-    match pattern.strip_suffix('*') {
+    pattern.split('|').any(|p| match p.strip_suffix('*') {
         Some(prefix) => token.starts_with(prefix),
-        None => pattern == token,
+        None => p == token,
+    })
+}
+
+/// The end of a match of `phrase` starting exactly at `tokens[at]`, if any.
+/// A `..` slot skips up to `MAX_GAP` tokens, never across a clause break.
+fn match_at(tokens: &[String], at: usize, phrase: &[String]) -> Option<usize> {
+    let Some((first, rest)) = phrase.split_first() else {
+        return Some(at);
+    };
+    if first == GAP {
+        for skip in 0..=MAX_GAP {
+            let pos = at + skip;
+            if pos > tokens.len() || tokens[at..pos].iter().any(|t| t == BREAK) {
+                break;
+            }
+            if let Some(end) = match_at(tokens, pos, rest) {
+                return Some(end);
+            }
+        }
+        return None;
+    }
+    let token = tokens.get(at)?;
+    if token_matches(first, token) {
+        match_at(tokens, at + 1, rest)
+    } else {
+        None
     }
 }
 
-/// Where `phrase` occurs in `tokens` (start indexes).
-fn find(tokens: &[String], phrase: &[String]) -> Vec<usize> {
-    if phrase.is_empty() || phrase.len() > tokens.len() {
+/// Where `phrase` occurs in `tokens`, as `(start, end)` spans.
+fn find(tokens: &[String], phrase: &[String]) -> Vec<(usize, usize)> {
+    if phrase.is_empty() || phrase.iter().filter(|p| *p != GAP).count() > tokens.len() {
         return Vec::new();
     }
-    (0..=tokens.len() - phrase.len())
-        .filter(|&i| {
-            phrase
-                .iter()
-                .zip(&tokens[i..])
-                .all(|(p, t)| token_matches(p, t))
-        })
+    (0..tokens.len())
+        .filter_map(|i| match_at(tokens, i, phrase).map(|end| (i, end)))
         .collect()
 }
 
@@ -147,6 +197,7 @@ fn find(tokens: &[String], phrase: &[String]) -> Vec<usize> {
 pub struct CompiledLexicon {
     language: Language,
     negations: Vec<Vec<String>>,
+    uncertainty: Vec<Vec<String>>,
     breaks: Vec<Vec<String>>,
     window: usize,
     negation_follows: bool,
@@ -173,12 +224,17 @@ impl CompiledLexicon {
             .iter()
             .flat_map(|(_, terms)| terms.iter().flatten())
             .chain(negations.iter().flatten())
-            .filter(|t| !t.ends_with('*') && t.chars().count() > 2)
-            .cloned()
+            .flat_map(|t| t.split('|').map(str::to_owned))
+            .filter(|t| t != GAP && !t.ends_with('*') && t.chars().count() > 2)
             .collect();
         Self {
             language: lexicon.language,
             negations,
+            uncertainty: lexicon
+                .uncertainty
+                .iter()
+                .map(|u| phrase_tokens(u))
+                .collect(),
             breaks: lexicon
                 .clause_breaks
                 .iter()
@@ -191,13 +247,35 @@ impl CompiledLexicon {
         }
     }
 
-    /// Whether a negation cue governs the phrase at `start..end`.
+    /// Where doubt is expressed ("not sure", "no sé"): cues inside negate nothing.
+    fn doubts(&self, tokens: &[String]) -> Vec<(usize, usize)> {
+        self.uncertainty
+            .iter()
+            .flat_map(|u| find(tokens, u))
+            .collect()
+    }
+
+    /// Whether one of this language's negation cues governs the phrase at
+    /// `start..end`.
     fn negated(&self, tokens: &[String], start: usize, end: usize) -> bool {
+        // A phrase that carries its own negation ("can't swallow", "no puedo
+        // tragar", "ne peut pas respirer", "निगल नहीं पा") reports a
+        // symptom; a cue before it ("il ne peut pas…") belongs to it. Denying
+        // it would take a double negative: safety bias, keep it present.
+        if self
+            .negations
+            .iter()
+            .any(|n| !find(&tokens[start..end], n).is_empty())
+        {
+            return false;
+        }
+        let doubts = self.doubts(tokens);
         let cue_ends: Vec<usize> = self
             .negations
             .iter()
-            .flat_map(|n| find(tokens, n).into_iter().map(move |i| (i, i + n.len())))
+            .flat_map(|n| find(tokens, n))
             .filter(|&(cue_start, _)| !(cue_start >= start && cue_start < end))
+            .filter(|&(cue_start, _)| !doubts.iter().any(|&(s, e)| cue_start >= s && cue_start < e))
             .map(|(s, e)| if e <= start { e } else { s })
             .collect();
         let broken = |from: usize, to: usize| {
@@ -216,17 +294,26 @@ impl CompiledLexicon {
         })
     }
 
-    /// Concept mentions in `tokens`.
-    pub fn mentions(&self, tokens: &[String]) -> Vec<Mention> {
+    /// Concept mentions in `tokens`, each judged negated or not by `judge`
+    /// (the message's language), or by this lexicon when there is none.
+    pub fn mentions(&self, tokens: &[String], judge: Option<&CompiledLexicon>) -> Vec<Mention> {
+        let judge = judge.unwrap_or(self);
         let mut out = Vec::new();
         for (concept, terms) in &self.concepts {
             for term in terms {
-                for start in find(tokens, term) {
-                    let end = start + term.len();
+                let gapped = term.iter().any(|t| t == GAP);
+                for (start, end) in find(tokens, term) {
+                    // A cue inside a gap governs the phrase ("lips are not
+                    // swelling"); otherwise the usual window rules.
+                    let cue_in_gap = gapped
+                        && judge
+                            .negations
+                            .iter()
+                            .any(|n| !find(&tokens[start..end], n).is_empty());
                     out.push(Mention {
                         concept: concept.clone(),
                         words: tokens[start..end].join(" "),
-                        negated: self.negated(tokens, start, end),
+                        negated: cue_in_gap || judge.negated(tokens, start, end),
                         language: self.language,
                     });
                 }
@@ -234,38 +321,52 @@ impl CompiledLexicon {
         }
         out
     }
-
-    /// How many of the words belong to this language's vocabulary.
-    fn affinity(&self, tokens: &[String]) -> usize {
-        tokens
-            .iter()
-            .filter(|t| self.vocabulary.contains(*t))
-            .count()
-    }
 }
 
 /// All lexicons, ready to match.
 #[derive(Debug, Clone)]
 pub struct Extractor {
     lexicons: Vec<CompiledLexicon>,
+    /// How many lexicons each vocabulary word belongs to: a word shared by
+    /// several languages says less about which one the patient writes.
+    shared: HashMap<String, u32>,
 }
+
+/// Divisible by 1..=6, so that shares of a word add up exactly.
+const WORD_WEIGHT: u32 = 60;
 
 impl Extractor {
     /// Compiles the bundled lexicons.
     pub fn new(lexicons: &BTreeMap<Language, Lexicon>) -> Self {
-        Self {
-            lexicons: lexicons.values().map(CompiledLexicon::new).collect(),
+        let lexicons: Vec<CompiledLexicon> = lexicons.values().map(CompiledLexicon::new).collect();
+        let mut shared = HashMap::new();
+        for lexicon in &lexicons {
+            for word in &lexicon.vocabulary {
+                *shared.entry(word.clone()).or_insert(0) += 1;
+            }
         }
+        Self { lexicons, shared }
     }
 
     /// Mentions in every language (patients mix languages), deduplicated per
-    /// concept and words.
+    /// concept and words; negation judged in the language the message is
+    /// written in.
     pub fn extract(&self, text: &str) -> Vec<Mention> {
+        self.extract_in(text, None)
+    }
+
+    /// As [`Extractor::extract`], judging negation in `fallback` when the
+    /// message's own language cannot be told (e.g. the conversation's).
+    pub fn extract_in(&self, text: &str, fallback: Option<Language>) -> Vec<Mention> {
         let tokens = tokenize(text);
+        let judge = self
+            .detect_tokens(text, &tokens)
+            .or(fallback)
+            .and_then(|lang| self.lexicons.iter().find(|l| l.language == lang));
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for lexicon in &self.lexicons {
-            for m in lexicon.mentions(&tokens) {
+            for m in lexicon.mentions(&tokens, judge) {
                 if seen.insert((m.concept.clone(), m.words.clone(), m.negated)) {
                     out.push(m);
                 }
@@ -276,13 +377,23 @@ impl Extractor {
 
     /// The language the text is most likely in, if any lexicon recognises it.
     pub fn detect_language(&self, text: &str) -> Option<Language> {
+        self.detect_tokens(text, &tokenize(text))
+    }
+
+    fn detect_tokens(&self, text: &str, tokens: &[String]) -> Option<Language> {
         if text.chars().any(|c| ('\u{0900}'..='\u{097F}').contains(&c)) {
             return Some(Language::Hi);
         }
-        let tokens = tokenize(text);
         self.lexicons
             .iter()
-            .map(|l| (l.affinity(&tokens), l.language))
+            .map(|l| {
+                let score: u32 = tokens
+                    .iter()
+                    .filter(|t| l.vocabulary.contains(*t))
+                    .map(|t| WORD_WEIGHT / self.shared.get(t).copied().unwrap_or(1).max(1))
+                    .sum();
+                (score, l.language)
+            })
             .filter(|(score, _)| *score > 0)
             .max_by_key(|(score, lang)| (*score, std::cmp::Reverse(*lang)))
             .map(|(_, lang)| lang)
@@ -326,6 +437,74 @@ mod tests {
     }
 
     #[test]
+    fn english_contractions_and_their_apostrophe_less_forms_negate() {
+        for (text, concept) in [
+            ("I didn't vomit", "vomiting"),
+            ("he didnt vomit", "vomiting"),
+            ("he wasn't sweating", "sweating"),
+            ("she wasnt sweating", "sweating"),
+            ("it doesn't hurt in my chest, no chest pain", "chest_pain"),
+            ("there isn't any fever", "fever"),
+            ("he hasn't vomited", "vomiting"),
+            ("he hasnt vomited", "vomiting"),
+            ("I haven't had a fever", "fever"),
+            ("I havent had a fever", "fever"),
+            ("never had chest pain", "chest_pain"),
+            ("a cold without fever", "fever"),
+            ("we weren't sweating", "sweating"),
+        ] {
+            let p = present(text);
+            assert!(!p.contains(concept), "{text:?} -> {p:?}");
+        }
+        // The cue reaches no further than the clause: "and" ends it.
+        assert!(present("I didn't sleep and now I have chest pain").contains("chest_pain"));
+    }
+
+    #[test]
+    fn denials_are_judged_in_the_language_of_the_message() {
+        let x = extractor();
+        let judged = |text: &str, concept: &str| {
+            let mut e = Evidence::default();
+            e.absorb(x.extract(text));
+            (e.has(concept), e.absent.contains(concept))
+        };
+        // The English lexicon also knows "vomit": the French "ne" denies it.
+        assert_eq!(judged("il ne vomit plus", "vomiting"), (false, true));
+        assert_eq!(judged("je n'ai pas de fièvre", "fever"), (false, true));
+        assert_eq!(judged("elle ne tousse pas", "cough"), (false, true));
+        // "na" negates (after the words) in Hindi but means "and" in
+        // Swahili: in a Swahili message, the Hindi lexicon's match of
+        // "warfarin" is not denied by it.
+        let mentions = x.extract("natumia warfarin na nina homa");
+        assert!(mentions.iter().all(|m| !m.negated), "{mentions:?}");
+        // French phrases that carry their own "ne ... pas" still report the symptom.
+        assert_eq!(
+            judged("il ne peut pas avaler sa salive", "cannot_swallow"),
+            (true, false)
+        );
+        // Hindi written in Latin letters negates after the words.
+        assert_eq!(judged("mujhe bukhar nahi hai", "fever"), (false, true));
+    }
+
+    #[test]
+    fn doubt_is_not_denial() {
+        for (text, concept) in [
+            ("not sure if he has a fever", "fever"),
+            ("I don't know if my chest hurts", "chest_pain"),
+            ("no sé si tiene fiebre", "fever"),
+            ("je ne sais pas s'il a de la fièvre", "fever"),
+            ("não sei se tem febre", "fever"),
+            ("sina uhakika kama ana homa", "fever"),
+            ("पता नहीं बुखार है", "fever"),
+        ] {
+            assert!(present(text).contains(concept), "{text:?}");
+        }
+        // A phrase that carries its own negation is never denied by a cue before it.
+        assert!(present("no, I can't swallow at all").contains("cannot_swallow"));
+        assert!(present("no puedo tragar").contains("cannot_swallow"));
+    }
+
+    #[test]
     fn a_concept_once_present_stays_present() {
         let x = extractor();
         let mut e = Evidence::default();
@@ -352,5 +531,39 @@ mod tests {
         assert_eq!(x.detect_language("kifua kinauma sana"), Some(Language::Sw));
         assert_eq!(x.detect_language("सीने में दर्द"), Some(Language::Hi));
         assert_eq!(x.detect_language("xyzzy"), None);
+    }
+
+    #[test]
+    fn gaps_and_alternatives_match_within_a_clause() {
+        let toks = tokenize("my lips and tongue are swelling, and I feel odd");
+        let phrase = phrase_tokens("lips|tongue|throat .. swell*");
+        let spans = find(&toks, &phrase);
+        assert!(!spans.is_empty(), "{toks:?} {phrase:?}");
+        let (s, e) = spans[0];
+        assert_eq!(toks[s], "lips");
+        assert!(toks[e - 1].starts_with("swell"));
+        // Not across a clause break, and not further than the gap allows.
+        assert!(find(&tokenize("my lips. Later my ankle was swelling"), &phrase).is_empty());
+        assert!(find(&tokenize("lips one two three four swelling"), &phrase).is_empty());
+    }
+
+    #[test]
+    fn a_cue_inside_a_gap_denies_the_phrase() {
+        let mut lexicon = prompts::Knowledge::bundled()
+            .unwrap()
+            .lexicons
+            .get(&Language::En)
+            .unwrap()
+            .clone();
+        lexicon.concepts.push(prompts::lexicon::ConceptTerms {
+            id: "test_gap".into(),
+            terms: vec!["lips .. swell*".into()],
+        });
+        let c = CompiledLexicon::new(&lexicon);
+        let m = c.mentions(&tokenize("her lips are not swelling"), None);
+        let gap: Vec<&Mention> = m.iter().filter(|m| m.concept == "test_gap").collect();
+        assert!(gap.iter().all(|m| m.negated), "{gap:?}");
+        let m = c.mentions(&tokenize("her lips are swelling"), None);
+        assert!(m.iter().any(|m| m.concept == "test_gap" && !m.negated));
     }
 }

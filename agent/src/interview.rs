@@ -1,65 +1,397 @@
-//! Choosing the next question: the one whose "yes" would raise the red-flag
-//! floor the most, among the concepts of rules the patient's answers already
-//! partly match. The interview stops when no remaining question could change
-//! the disposition, or after `MAX_QUESTIONS`.
+//! The interview: which question to ask next, and what the protocols of the
+//! reported complaints conclude.
+//!
+//! A question is worth asking when some answer to it could raise the
+//! disposition above the current one — the red-flag floor or a protocol
+//! rule. Among those, the interview asks the one leading to the biggest
+//! raise, then the one closest to it (fewest other answers still needed),
+//! then the first in file order: deterministic, and pure (a function of the
+//! knowledge and the conversation state). It stops when no answer could
+//! change the disposition, or after [`MAX_QUESTIONS`].
+//!
+//! Questions are yes/no about a concept, "how bad is it from 0 to 10?", or
+//! "how long has this been going on?". Red-flag rules are considered when
+//! the story touches one of their concepts, or when a protocol that applies
+//! screens for one (a sudden onset for a headache); protocol rules when
+//! their protocol applies.
 
-use prompts::{Disposition, Knowledge};
+use std::collections::BTreeSet;
+use std::fmt;
 
-use crate::extract::{Evidence, Mention};
-use crate::red_flags;
+use prompts::protocols::{Facts, Protocol, ProtocolRule};
+use prompts::{Disposition, Knowledge, Language};
+use serde::{Deserialize, Serialize};
+
+use crate::conversation::ConversationState;
+use crate::extract::Evidence;
+use crate::quantities;
 
 /// Never ask more than this many questions.
 pub const MAX_QUESTIONS: usize = 8;
 
-/// The concept to ask about next, if any question could change the outcome.
-pub fn next_question(
-    knowledge: &Knowledge,
-    evidence: &Evidence,
-    asked: &[String],
-) -> Option<String> {
-    if asked.len() >= MAX_QUESTIONS {
+/// A question the interview asks. Kept in the conversation state as a
+/// string: the concept id, or the reserved `severity` / `duration` (no
+/// concept may use those ids; loading checks it).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(from = "String", into = "String")]
+pub enum Question {
+    /// Yes/no: is this concept present? Answered with buttons or typed.
+    Concept(String),
+    /// How bad is it, 0–10? Typed.
+    Severity,
+    /// How long has it been going on? Typed.
+    Duration,
+}
+
+impl Question {
+    /// The key stored in the state and used in reply-button ids.
+    pub fn key(&self) -> &str {
+        match self {
+            Question::Concept(c) => c,
+            Question::Severity => "severity",
+            Question::Duration => "duration",
+        }
+    }
+
+    /// The concept asked about, for a yes/no question.
+    pub fn concept(&self) -> Option<&str> {
+        match self {
+            Question::Concept(c) => Some(c),
+            _ => None,
+        }
+    }
+
+    /// Whether the answer is yes/no (reply buttons); the others are typed.
+    pub fn is_yes_no(&self) -> bool {
+        matches!(self, Question::Concept(_))
+    }
+}
+
+impl From<String> for Question {
+    fn from(key: String) -> Self {
+        match key.as_str() {
+            "severity" => Question::Severity,
+            "duration" => Question::Duration,
+            _ => Question::Concept(key),
+        }
+    }
+}
+
+impl From<&str> for Question {
+    fn from(key: &str) -> Self {
+        Question::from(key.to_owned())
+    }
+}
+
+impl From<Question> for String {
+    fn from(q: Question) -> Self {
+        match q {
+            Question::Concept(c) => c,
+            other => other.key().to_owned(),
+        }
+    }
+}
+
+impl fmt::Display for Question {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.key())
+    }
+}
+
+impl PartialEq<str> for Question {
+    fn eq(&self, other: &str) -> bool {
+        self.key() == other
+    }
+}
+
+/// A protocol rule that matched at some turn. Kept for the rest of the
+/// conversation, like evidence: what once raised the disposition stays.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProtocolMatch {
+    /// Rule id (`<protocol>.<name>`).
+    pub id: String,
+    /// Its protocol.
+    pub protocol: String,
+    /// The disposition it gives.
+    pub disposition: Disposition,
+    /// Clinician-facing summary.
+    pub summary: String,
+    /// Guidance it comes from.
+    pub source: String,
+}
+
+/// Durations and ages of a conversation in the units rules use.
+struct Numbers {
+    durations: Vec<f64>,
+    ages: Vec<f64>,
+}
+
+impl Numbers {
+    fn of(state: &ConversationState) -> Numbers {
+        Numbers {
+            durations: state
+                .durations
+                .iter()
+                .filter_map(|d| quantities::duration_hours(d))
+                .collect(),
+            ages: state
+                .ages_years
+                .iter()
+                .chain(state.age_years.as_ref())
+                .map(|a| f64::from(*a))
+                .collect(),
+        }
+    }
+}
+
+/// Evaluates `f` on the facts of `state`.
+fn with_facts<R>(state: &ConversationState, f: impl FnOnce(&Facts<'_>) -> R) -> R {
+    let numbers = Numbers::of(state);
+    let evidence = &state.evidence;
+    let present = |c: &str| evidence.has(c);
+    let denied = |c: &str| evidence.absent.contains(c);
+    f(&Facts {
+        present: &present,
+        denied: &denied,
+        severity: state.severity,
+        durations_hours: &numbers.durations,
+        ages_years: &numbers.ages,
+        temperature_c: state.temperature_c.map(f64::from),
+    })
+}
+
+/// What the protocols conclude on this turn.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ProtocolOutcome {
+    /// Ids of the protocols that apply.
+    pub protocols: Vec<String>,
+    /// The most urgent of their defaults and matching rules.
+    pub level: Option<Disposition>,
+    /// Rules matching now.
+    pub matched: Vec<ProtocolMatch>,
+}
+
+/// Evaluates the protocols on the conversation so far (rules matched on
+/// earlier turns are not included; the state keeps those).
+pub fn assess_protocols(knowledge: &Knowledge, state: &ConversationState) -> ProtocolOutcome {
+    with_facts(state, |facts| {
+        let results = knowledge.protocols.evaluate(facts);
+        ProtocolOutcome {
+            protocols: results.iter().map(|r| r.protocol.id.clone()).collect(),
+            level: results.iter().map(|r| r.disposition).max(),
+            matched: results
+                .iter()
+                .flat_map(|r| {
+                    r.matched.iter().map(|rule| ProtocolMatch {
+                        id: rule.id.clone(),
+                        protocol: r.protocol.id.clone(),
+                        disposition: rule.disposition,
+                        summary: rule.summary.clone(),
+                        source: rule.source.clone(),
+                    })
+                })
+                .collect(),
+        }
+    })
+}
+
+/// The disposition the conversation warrants so far: the most urgent of the
+/// red-flag floor, the defaults of the protocols that apply and every
+/// protocol rule that matched on any turn.
+pub fn level(knowledge: &Knowledge, state: &ConversationState) -> Option<Disposition> {
+    let defaults = knowledge
+        .protocols
+        .protocols
+        .iter()
+        .filter(|p| p.applies(|c| state.evidence.has(c)))
+        .map(|p| p.default)
+        .max();
+    let matched = state.protocol_rules.iter().map(|m| m.disposition).max();
+    [state.floor(), defaults, matched]
+        .into_iter()
+        .flatten()
+        .max()
+}
+
+/// The answers still needed for one rule to match: a list of groups, each
+/// satisfied by a "yes" (or "no", for a denial) to any of its questions.
+type Plan = Vec<Vec<Question>>;
+
+/// Plans the answers the interview would need for a rule to match.
+struct Planner<'a> {
+    knowledge: &'a Knowledge,
+    state: &'a ConversationState,
+    numbers: Numbers,
+}
+
+impl Planner<'_> {
+    fn evidence(&self) -> &Evidence {
+        &self.state.evidence
+    }
+
+    fn askable(&self, q: &Question) -> bool {
+        if self.state.asked.contains(q) {
+            return false;
+        }
+        match q {
+            Question::Concept(c) => {
+                !self.evidence().has(c)
+                    && !self.evidence().absent.contains(c)
+                    && self.knowledge.question(Language::En, c).is_some()
+                    && self
+                        .knowledge
+                        .protocols
+                        .may_ask(c, |other| self.evidence().has(other))
+            }
+            Question::Severity => self.state.severity.is_none(),
+            Question::Duration => self.numbers.durations.is_empty(),
+        }
+    }
+
+    /// Adds what `all`, `any` and `denied` still need; false if they can no
+    /// longer hold.
+    fn concepts(&self, all: &[String], any: &[String], denied: &[String], plan: &mut Plan) -> bool {
+        for c in all {
+            if self.evidence().has(c) {
+                continue;
+            }
+            let q = Question::Concept(c.clone());
+            if !self.askable(&q) {
+                return false;
+            }
+            plan.push(vec![q]);
+        }
+        if !any.is_empty() && !any.iter().any(|c| self.evidence().has(c)) {
+            let options: Vec<Question> = any
+                .iter()
+                .map(|c| Question::Concept(c.clone()))
+                .filter(|q| self.askable(q))
+                .collect();
+            if options.is_empty() {
+                return false;
+            }
+            plan.push(options);
+        }
+        for c in denied {
+            if self.evidence().absent.contains(c) {
+                continue;
+            }
+            let q = Question::Concept(c.clone());
+            if !self.askable(&q) {
+                return false;
+            }
+            plan.push(vec![q]);
+        }
+        true
+    }
+
+    fn protocol_rule(&self, rule: &ProtocolRule) -> Option<Plan> {
+        let mut plan = Plan::new();
+        let pregnant = if rule.pregnant {
+            vec!["pregnant".to_owned()]
+        } else {
+            Vec::new()
+        };
+        let all: Vec<String> = rule.all.iter().chain(&pregnant).cloned().collect();
+        if !self.concepts(&all, &rule.any, &rule.denied, &mut plan) {
+            return None;
+        }
+        let facts_hold = with_facts(self.state, |facts| {
+            (rule.severity_holds(facts), rule.duration_holds(facts))
+        });
+        if !facts_hold.0 {
+            if !self.askable(&Question::Severity) {
+                return None;
+            }
+            plan.push(vec![Question::Severity]);
+        }
+        if !facts_hold.1 {
+            if !self.askable(&Question::Duration) {
+                return None;
+            }
+            plan.push(vec![Question::Duration]);
+        }
+        // Age and temperature are taken from what the patient writes, never asked.
+        let age_holds = !rule.has_age() || self.numbers.ages.iter().any(|&a| rule.age_fits(a));
+        let temperature_holds = rule.temperature_at_least.is_none_or(|t| {
+            self.state
+                .temperature_c
+                .is_some_and(|c| f64::from(c) >= f64::from(t) - 1e-6)
+        });
+        (age_holds && temperature_holds).then_some(plan)
+    }
+}
+
+/// The best question found so far: (raise, answers needed, order).
+struct Best {
+    potential: Disposition,
+    steps: usize,
+    question: Question,
+}
+
+/// The next question, if any answer to one could change the disposition.
+pub fn next_question(knowledge: &Knowledge, state: &ConversationState) -> Option<Question> {
+    if state.asked.len() >= MAX_QUESTIONS {
         return None;
     }
-    let current = red_flags::floor(&red_flags::evaluate(&knowledge.rules, evidence));
-    let mut best: Option<(Disposition, usize, String)> = None;
-    for (order, rule) in knowledge.rules.rules.iter().enumerate() {
-        // Only rules the patient's story already touches.
-        if !rule.concepts().any(|c| evidence.has(c)) {
-            continue;
+    let current = level(knowledge, state);
+    let planner = Planner {
+        knowledge,
+        state,
+        numbers: Numbers::of(state),
+    };
+    let evidence = &state.evidence;
+    let applicable: Vec<&Protocol> = knowledge
+        .protocols
+        .protocols
+        .iter()
+        .filter(|p| p.applies(|c| evidence.has(c)))
+        .collect();
+    let screened: BTreeSet<&str> = applicable
+        .iter()
+        .flat_map(|p| p.screen.iter().map(String::as_str))
+        .collect();
+    let mut best: Option<Best> = None;
+    let mut consider = |potential: Disposition, plan: Plan| {
+        let Some(question) = plan.first().and_then(|group| group.first()).cloned() else {
+            return; // nothing left to ask: it already holds
+        };
+        let better = best.as_ref().is_none_or(|b| {
+            potential > b.potential || (potential == b.potential && plan.len() < b.steps)
+        });
+        if better {
+            best = Some(Best {
+                potential,
+                steps: plan.len(),
+                question,
+            });
         }
-        for concept in rule.concepts() {
-            let known = evidence.has(concept) || evidence.absent.contains(concept);
-            if known
-                || asked.iter().any(|a| a == concept)
-                || knowledge.question(prompts::Language::En, concept).is_none()
-            {
+    };
+    // Protocol rules first: at an equal raise, the complaint's own
+    // questions come before those of red flags the story merely touches.
+    for protocol in applicable {
+        for rule in &protocol.rules {
+            if current.is_some_and(|c| c >= rule.disposition) {
                 continue;
             }
-            let mut hypothetical = evidence.clone();
-            hypothetical.absorb(vec![Mention {
-                concept: concept.to_owned(),
-                words: String::new(),
-                negated: false,
-                language: prompts::Language::En,
-            }]);
-            let Some(potential) =
-                red_flags::floor(&red_flags::evaluate(&knowledge.rules, &hypothetical))
-            else {
-                continue;
-            };
-            if current.is_some_and(|c| potential <= c) {
-                continue; // a "yes" would not change the disposition
-            }
-            let better = match &best {
-                None => true,
-                Some((p, o, _)) => potential > *p || (potential == *p && order < *o),
-            };
-            if better {
-                best = Some((potential, order, concept.to_owned()));
+            if let Some(plan) = planner.protocol_rule(rule) {
+                consider(rule.disposition, plan);
             }
         }
     }
-    best.map(|(_, _, concept)| concept)
+    for rule in &knowledge.rules.rules {
+        let touched = rule
+            .concepts()
+            .any(|c| evidence.has(c) || screened.contains(c));
+        if !touched || current.is_some_and(|c| c >= rule.floor) {
+            continue;
+        }
+        let mut plan = Plan::new();
+        if planner.concepts(&rule.all, &rule.any, &[], &mut plan) {
+            consider(rule.floor, plan);
+        }
+    }
+    best.map(|b| b.question)
 }
 
 /// Reads a yes/no answer typed in any supported language.
@@ -109,43 +441,192 @@ pub fn yes_or_no(text: &str, knowledge: &Knowledge) -> Option<bool> {
     }
 }
 
+/// Reads a typed answer to "how bad is it from 0 to 10?": "7", "7/10",
+/// "about 8 out of 10".
+pub fn severity_answer(text: &str) -> Option<u8> {
+    quantities::quantities(text).severity.or_else(|| {
+        crate::extract::tokenize(text)
+            .iter()
+            .find_map(|t| t.parse::<u8>().ok())
+            .filter(|n| *n <= 10)
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::extract::Extractor;
+    use crate::red_flags;
 
-    fn evidence(text: &str) -> Evidence {
-        let k = Knowledge::bundled().unwrap();
-        let mut e = Evidence::default();
-        e.absorb(Extractor::new(&k.lexicons).extract(text));
-        e
+    fn knowledge() -> &'static Knowledge {
+        Knowledge::bundled().unwrap()
+    }
+
+    /// A state holding what `text` says, as the agent would build it.
+    fn story(text: &str) -> ConversationState {
+        let k = knowledge();
+        let mut s = ConversationState::default();
+        s.evidence.absorb(Extractor::new(&k.lexicons).extract(text));
+        let q = quantities::quantities(text);
+        s.severity = q.severity;
+        s.durations = q.durations;
+        s.ages_years = q.ages_years;
+        s.temperature_c = q.temperature_c;
+        s.fired = red_flags::evaluate(&k.rules, &s.evidence);
+        s
+    }
+
+    fn ask(text: &str) -> Option<String> {
+        next_question(knowledge(), &story(text)).map(String::from)
     }
 
     #[test]
     fn asks_what_would_raise_urgency_given_the_story() {
-        let k = Knowledge::bundled().unwrap();
-        let q = next_question(k, &evidence("my chest hurts"), &[]);
+        let q = ask("my chest hurts");
         assert!(
             matches!(q.as_deref(), Some("sweating" | "breathless")),
             "{q:?}"
         );
-        // Nothing touched by any rule: nothing to ask.
-        assert_eq!(next_question(k, &evidence("hello"), &[]), None);
+        // Nothing touched by any rule or protocol: nothing to ask.
+        assert_eq!(ask("hello"), None);
     }
 
     #[test]
     fn stops_when_no_answer_could_change_the_disposition() {
-        let k = Knowledge::bundled().unwrap();
-        let e = evidence("chest pain and sweating");
         // Already at the top floor for this story: no question is worth asking.
-        assert_eq!(next_question(k, &e, &[]), None);
-        let asked: Vec<String> = (0..MAX_QUESTIONS).map(|i| format!("q{i}")).collect();
-        assert_eq!(next_question(k, &evidence("my chest hurts"), &asked), None);
+        assert_eq!(ask("chest pain and sweating"), None);
+        let mut s = story("my chest hurts");
+        s.asked = (0..MAX_QUESTIONS)
+            .map(|i| Question::from(format!("q{i}")))
+            .collect();
+        assert_eq!(next_question(knowledge(), &s), None);
+    }
+
+    #[test]
+    fn protocol_rules_bring_severity_and_duration_questions() {
+        // A headache: after the sudden-onset screen (a red flag), the
+        // protocol asks how bad it is (severity >= 8 raises it).
+        let mut s = story("I have a headache");
+        let mut asked = Vec::new();
+        while let Some(q) = next_question(knowledge(), &s) {
+            asked.push(q.clone());
+            s.asked.push(q.clone());
+            if let Some(c) = q.concept() {
+                s.evidence.absent.insert(c.to_owned());
+            }
+        }
+        assert_eq!(
+            asked.first(),
+            Some(&Question::from("thunderclap_headache")),
+            "{asked:?}"
+        );
+        assert!(asked.contains(&Question::Severity), "{asked:?}");
+        assert!(asked.len() <= MAX_QUESTIONS);
+        // A cough: how long? (more than 3 weeks raises it to routine).
+        let cough: Vec<Question> = {
+            let mut s = story("I have a dry cough");
+            let mut out = Vec::new();
+            while let Some(q) = next_question(knowledge(), &s) {
+                out.push(q.clone());
+                s.asked.push(q);
+            }
+            out
+        };
+        assert!(cough.contains(&Question::Duration), "{cough:?}");
+        // Once the duration is known it is not asked again.
+        let told = story("I have had a dry cough for 4 days");
+        let mut s = told.clone();
+        while let Some(q) = next_question(knowledge(), &s) {
+            assert_ne!(q, Question::Duration);
+            s.asked.push(q);
+        }
+    }
+
+    #[test]
+    fn a_denial_can_be_what_raises_it() {
+        // Sore throat with fever: the Centor-style rule needs the cough denied.
+        // The red-flag screens come first (a stiff neck would be an
+        // ambulance); the cough question is asked before the interview ends.
+        let mut s = story("sore throat and a fever");
+        let mut asked = Vec::new();
+        while let Some(q) = next_question(knowledge(), &s) {
+            asked.push(q.clone());
+            s.asked.push(q.clone());
+            if let Some(c) = q.concept() {
+                s.evidence.absent.insert(c.to_owned());
+            }
+        }
+        assert!(asked.contains(&Question::from("cough")), "{asked:?}");
+        // Once denied, the rule matches.
+        let outcome = assess_protocols(knowledge(), &s);
+        assert!(
+            outcome
+                .matched
+                .iter()
+                .any(|m| m.id == "sore_throat.fever_without_cough"),
+            "{outcome:?}"
+        );
+    }
+
+    #[test]
+    fn the_biggest_raise_comes_first_and_the_choice_is_deterministic() {
+        let s = story("my head hurts");
+        let first = next_question(knowledge(), &s);
+        for _ in 0..10 {
+            assert_eq!(next_question(knowledge(), &s), first);
+        }
+        // Thunderclap headache (an ambulance) before severity (urgent).
+        assert_eq!(first, Some(Question::from("thunderclap_headache")));
+    }
+
+    #[test]
+    fn protocols_conclude_with_the_most_urgent_rule() {
+        let k = knowledge();
+        let mut s = story("I have had a cough for 4 weeks");
+        let outcome = assess_protocols(k, &s);
+        assert!(outcome.protocols.contains(&"cough".to_owned()));
+        assert_eq!(outcome.level, Some(Disposition::Routine));
+        assert!(
+            outcome
+                .matched
+                .iter()
+                .any(|m| m.id == "cough.longer_than_3_weeks")
+        );
+        s.protocol_rules = outcome.matched;
+        assert_eq!(level(k, &s), Some(Disposition::Routine));
+        let baby = story("my 4 month old baby has a fever of 39.5");
+        assert_eq!(
+            assess_protocols(k, &baby).level,
+            Some(Disposition::EmergencyDepartment)
+        );
+    }
+
+    #[test]
+    fn questions_are_stored_as_their_keys() {
+        for q in [
+            Question::Severity,
+            Question::Duration,
+            Question::from("fever"),
+        ] {
+            let json = serde_json::to_string(&q).unwrap();
+            assert_eq!(json, format!("\"{}\"", q.key()));
+            assert_eq!(serde_json::from_str::<Question>(&json).unwrap(), q);
+        }
+        assert_eq!(Question::from("severity"), Question::Severity);
+    }
+
+    #[test]
+    fn typed_severities_are_read() {
+        assert_eq!(severity_answer("7"), Some(7));
+        assert_eq!(severity_answer("about 8 out of 10"), Some(8));
+        assert_eq!(severity_answer("9/10"), Some(9));
+        assert_eq!(severity_answer("it's bad"), None);
+        assert_eq!(severity_answer("42"), None);
     }
 
     #[test]
     fn yes_and_no_are_understood_in_every_language() {
-        let k = Knowledge::bundled().unwrap();
+        let k = knowledge();
         for yes in ["Yes", "sí", "Oui", "sim", "हाँ", "Ndiyo", "Not sure"] {
             assert_eq!(yes_or_no(yes, k), Some(true), "{yes}");
         }

@@ -168,6 +168,147 @@ impl Agent {
     }
 }
 
+/// The JSON schema of a structured extraction: findings among `concepts`.
+pub fn extraction_schema(concepts: &[&str]) -> serde_json::Value {
+    serde_json::json!({
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+            "findings": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "additionalProperties": false,
+                    "properties": {
+                        "concept": {"type": "string", "enum": concepts},
+                        "present": {"type": "boolean"},
+                        "words": {"type": "string"}
+                    },
+                    "required": ["concept", "present", "words"]
+                }
+            }
+        },
+        "required": ["findings"]
+    })
+}
+
+/// Every concept id the lexicons define, sorted.
+pub fn known_concepts(knowledge: &Knowledge) -> Vec<&str> {
+    let mut concepts: Vec<&str> = knowledge
+        .lexicons
+        .values()
+        .flat_map(|l| l.concepts.iter().map(|c| c.id.as_str()))
+        .collect();
+    concepts.sort_unstable();
+    concepts.dedup();
+    concepts
+}
+
+/// Parses a structured extraction. Only findings the model says are
+/// *present*, on concepts the knowledge defines, are kept: a model may add
+/// evidence, never deny it (a wrong denial could skip a red-flag question).
+pub fn parse_extraction(
+    answer: &str,
+    model: &str,
+    language: prompts::Language,
+    knowledge: &Knowledge,
+) -> Result<Vec<Mention>, ProposalError> {
+    #[derive(Deserialize)]
+    struct Finding {
+        concept: String,
+        present: bool,
+        #[serde(default)]
+        words: String,
+    }
+    #[derive(Deserialize)]
+    struct Raw {
+        findings: Vec<Finding>,
+    }
+    let trimmed = answer
+        .trim()
+        .trim_start_matches("```json")
+        .trim_start_matches("```")
+        .trim_end_matches("```")
+        .trim();
+    let raw: Raw =
+        serde_json::from_str(trimmed).map_err(|e| ProposalError::Invalid(e.to_string()))?;
+    let known = known_concepts(knowledge);
+    Ok(raw
+        .findings
+        .into_iter()
+        .filter(|f| f.present && known.contains(&f.concept.as_str()))
+        .map(|f| Mention {
+            concept: f.concept,
+            words: format!(
+                "{} (extracted by {model})",
+                f.words.chars().take(200).collect::<String>()
+            ),
+            negated: false,
+            language,
+        })
+        .collect())
+}
+
+impl Agent {
+    /// Merges a model's structured extraction into a conversation: evidence
+    /// is added (never removed) and the red flags re-evaluated. When a new
+    /// emergency flag fires, the interview ends with the emergency
+    /// instruction (and the crisis message for a crisis rule).
+    pub fn apply_extraction(
+        &self,
+        state: ConversationState,
+        mentions: Vec<Mention>,
+    ) -> (ConversationState, Vec<Action>) {
+        let mut next = state;
+        if mentions.is_empty() {
+            return (next, Vec::new());
+        }
+        let lang = next.language.unwrap_or(prompts::Language::En);
+        next.evidence.absorb(mentions);
+        let fired = red_flags::evaluate(&self.knowledge().rules, &next.evidence);
+        let new: Vec<&red_flags::FiredRule> = fired
+            .iter()
+            .filter(|f| !next.fired.iter().any(|old| old.id == f.id))
+            .collect();
+        let crisis = new.iter().any(|f| f.crisis);
+        let floor = red_flags::floor(&fired);
+        let mut actions = Vec::new();
+        let say = |key: &str| Action::Reply {
+            text: format!(
+                "{}\n\n{}",
+                self.knowledge().message(lang, key),
+                self.knowledge().message(lang, "safety_line")
+            ),
+        };
+        if crisis {
+            actions.push(say("crisis"));
+        }
+        let raised = floor > next.disposition;
+        if let Some(f) = floor.filter(|f| f.is_emergency())
+            && !new.is_empty()
+            && next.stage != Stage::Escalated
+        {
+            actions.push(say(if f == Disposition::EmergencyAmbulance {
+                "emergency_ambulance"
+            } else {
+                "emergency_department"
+            }));
+            next.stage = Stage::Escalated;
+            next.pending_question = None;
+        } else if raised
+            && next.stage == Stage::Completed
+            && let Some(f) = floor
+        {
+            actions.push(say(f.as_str()));
+        }
+        next.fired = fired.clone();
+        if raised {
+            next.disposition = floor;
+        }
+        (next, actions)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -279,5 +420,35 @@ mod tests {
             !text.contains("ignore previous instructions"),
             "only matched words are passed: {text}"
         );
+    }
+
+    #[test]
+    fn extraction_adds_present_findings_only_and_can_escalate() {
+        let agent = Agent::shared().unwrap();
+        let k = agent.knowledge();
+        let answer = r#"{"findings":[{"concept":"chest_pain","present":true,"words":"tight chest"},{"concept":"sweating","present":true,"words":"clammy"},{"concept":"fever","present":false,"words":"no fever"},{"concept":"made_up","present":true,"words":"x"}]}"#;
+        let mentions = parse_extraction(answer, "m", prompts::Language::En, k).unwrap();
+        let concepts: Vec<&str> = mentions.iter().map(|m| m.concept.as_str()).collect();
+        assert_eq!(concepts, vec!["chest_pain", "sweating"]);
+        let (s, _) = agent.step(
+            ConversationState::default(),
+            &PatientInput::Text {
+                text: "I feel strange".into(),
+            },
+            &StepContext {
+                input_key: "1".into(),
+                sent_at: 0,
+            },
+        );
+        assert_eq!(s.floor(), None);
+        let (s, actions) = agent.apply_extraction(s, mentions);
+        assert_eq!(s.disposition, Some(Disposition::EmergencyAmbulance));
+        assert_eq!(s.stage, Stage::Escalated);
+        assert_eq!(actions.len(), 1);
+        // The same findings again say nothing new.
+        let again = parse_extraction(answer, "m", prompts::Language::En, k).unwrap();
+        let (_, actions) = agent.apply_extraction(s, again);
+        assert!(actions.is_empty());
+        assert!(parse_extraction("not json", "m", prompts::Language::En, k).is_err());
     }
 }

@@ -15,6 +15,12 @@ pub struct Lexicon {
     /// Words that negate a concept that follows within `negation_window`
     /// words ("no", "not", "sin", "pas de", "hakuna"…). Matched as phrases.
     pub negations: Vec<String>,
+    /// Phrases of doubt that contain a negation cue ("not sure", "no sé",
+    /// "je ne sais pas", "sina uhakika"): the cue inside them negates
+    /// nothing, so "not sure if he has a fever" keeps the fever (safety
+    /// bias: an uncertain mention counts as present).
+    #[serde(default)]
+    pub uncertainty: Vec<String>,
     /// Words that end a negation's reach ("but", "pero", "mais", "lakini"…).
     #[serde(default)]
     pub clause_breaks: Vec<String>,

@@ -13,7 +13,7 @@ pub mod protocols;
 pub mod questions;
 pub mod red_flags;
 
-pub use knowledge::{Knowledge, KnowledgeError, TRIAGE_SYSTEM_PROMPT};
+pub use knowledge::{Knowledge, KnowledgeError, Sources, TRIAGE_SYSTEM_PROMPT};
 
 pub use disposition::{Disposition, UnknownDisposition};
 pub use language::{Language, UnknownLanguage};

@@ -40,4 +40,7 @@ pub const REQUIRED_KEYS: &[&str] = &[
     "answer_no",
     "answer_unsure",
     "thanks_answers",
+    // Interview questions that are not yes/no: typed answers, no buttons.
+    "ask_severity",
+    "ask_duration",
 ];

@@ -38,6 +38,9 @@ pub struct AppState {
     pub own_addr: SocketAddr,
     /// The model consulted after the rules, if one is configured.
     pub model: Option<Model>,
+    /// Why the configured model could not be loaded (the rules answer alone;
+    /// `/readyz` reports it).
+    pub model_error: Option<Arc<str>>,
 }
 
 /// Storage that may not be connected yet: the server starts serving (and
@@ -183,7 +186,30 @@ pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Runn
             "no WhatsApp credentials configured: replies go to the simulator's local sink"
         );
     }
-    let model = Model::from_config(&config.model, http.clone());
+    // A model that cannot be loaded does not stop the server: the rules
+    // answer every patient; `/readyz` says what is wrong.
+    let loaded = {
+        let model_config = config.model.clone();
+        let http = http.clone();
+        tokio::task::spawn_blocking(move || crate::model::from_config(&model_config, http))
+            .await
+            .context("model loading was interrupted")?
+    };
+    let (model, model_error) = match loaded {
+        Ok(Some(m)) => {
+            tracing::info!(
+                model = m.advisor.model_name(),
+                extraction = m.extraction,
+                "model loaded"
+            );
+            (Some(m), None)
+        }
+        Ok(None) => (None, None),
+        Err(e) => {
+            tracing::error!(error = %e, "the configured model cannot be used; answering with the rules only");
+            (None, Some(Arc::from(e.to_string())))
+        }
+    };
     let state = AppState {
         config: Arc::new(config),
         storage: StorageSlot::default(),
@@ -192,6 +218,7 @@ pub async fn start(config: Config, options: StartOptions) -> anyhow::Result<Runn
         whatsapp: Arc::new(whatsapp),
         own_addr: addr,
         model,
+        model_error,
     };
     let shutdown = Shutdown::default();
     let tracker = TaskTracker::new();

@@ -59,6 +59,12 @@ pub enum Command {
         #[command(subcommand)]
         action: TokenAction,
     },
+    /// Run eval suites (triage accuracy and safety) and compare runs.
+    Eval {
+        /// What to do.
+        #[command(subcommand)]
+        action: evals::cli::EvalCommand,
+    },
     /// Print the version.
     Version,
 }
@@ -98,6 +104,22 @@ const EXIT_CONFIG: u8 = 2;
 
 /// Runs the command; the exit code tells scripts what happened.
 pub async fn run(cli: Cli) -> ExitCode {
+    // Evals run the agent in-process: no configuration, storage or server.
+    let cli = match cli {
+        Cli {
+            command: Command::Eval { action },
+            ..
+        } => {
+            return match evals::cli::execute(action).await {
+                Ok(code) => ExitCode::from(code),
+                Err(e) => {
+                    shout(&format!("eval: {e}"));
+                    ExitCode::from(EXIT_CONFIG)
+                }
+            };
+        }
+        cli => cli,
+    };
     match &cli.command {
         Command::Version => {
             say(&format!("triage {}", env!("CARGO_PKG_VERSION")));
@@ -125,7 +147,7 @@ pub async fn run(cli: Cli) -> ExitCode {
         }
     };
     match cli.command {
-        Command::Version | Command::Chat { .. } => ExitCode::SUCCESS,
+        Command::Version | Command::Chat { .. } | Command::Eval { .. } => ExitCode::SUCCESS,
         Command::Serve => serve(config).await,
         Command::Migrate => migrate(config).await,
         Command::Config {

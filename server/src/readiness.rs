@@ -37,7 +37,12 @@ fn component(name: &str, ok: bool, detail: impl Into<String>) -> ComponentHealth
 }
 
 /// Probes storage, the model and the booking system as configured.
-pub async fn assess(config: &Config, storage: &StorageSlot, http: &reqwest::Client) -> Readiness {
+pub async fn assess(
+    config: &Config,
+    storage: &StorageSlot,
+    http: &reqwest::Client,
+    model_error: Option<&str>,
+) -> Readiness {
     let mut checks = match storage.get() {
         Some(storage) => storage.health().await,
         None => vec![component(
@@ -46,7 +51,16 @@ pub async fn assess(config: &Config, storage: &StorageSlot, http: &reqwest::Clie
             format!("not connected yet: {}", storage.last_error()),
         )],
     };
-    checks.extend(dependency_checks(config, http).await);
+    let mut dependencies = dependency_checks(config, http).await;
+    if let Some(e) = model_error {
+        // Files may be present and still unusable (corrupt, unsupported).
+        match dependencies.iter_mut().find(|c| c.name == "model") {
+            Some(c) if c.ok => *c = component("model", false, e),
+            Some(_) => {}
+            None => dependencies.push(component("model", false, e)),
+        }
+    }
+    checks.extend(dependencies);
     let ready = checks.iter().all(|c| c.ok);
     Readiness {
         status: if ready { "ready" } else { "not_ready" },

@@ -268,3 +268,57 @@ mod reqwest {
         rt.block_on(async { ::reqwest::get(url).await.unwrap().status().as_u16() })
     }
 }
+
+#[test]
+fn eval_run_reports_skipped_lines_and_compare_gates() {
+    let dir = tempfile::tempdir().unwrap();
+    let suite = dir.path().join("mini.jsonl");
+    std::fs::write(
+        &suite,
+        concat!(
+            r#"{"id":"a","scheme":"five","gold":"emergency_ambulance","opening":"chest pain and sweating","red_flags":["acs"]}"#,
+            "\n{broken\n",
+            r#"{"id":"b","scheme":"acuity4","gold":"A","opening":"I have a runny nose"}"#,
+            "\n"
+        ),
+    )
+    .unwrap();
+    let out = triage(dir.path())
+        .args([
+            "eval",
+            "run",
+            "--suite",
+            "mini.jsonl",
+            "--out",
+            "run1",
+            "--quiet",
+        ])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{stdout}\n{stderr}");
+    assert!(stderr.contains("mini.jsonl:2"), "{stderr}");
+    assert!(stdout.contains("2 cases"), "{stdout}");
+    for f in ["metrics.json", "cases.jsonl", "report.md", "report.html"] {
+        assert!(dir.path().join("run1").join(f).is_file(), "{f}");
+    }
+    let out = triage(dir.path())
+        .args([
+            "eval",
+            "compare",
+            "run1",
+            "run1",
+            "--min-emergency-recall",
+            "1.0",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{:?}", text(&out));
+    assert!(text(&out).0.contains("gate: ok"));
+    let out = triage(dir.path())
+        .args(["eval", "run", "--suite", "missing.jsonl", "--out", "run2"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).1.contains("missing.jsonl"));
+}

@@ -655,7 +655,7 @@ async fn an_unanswered_interview_is_closed_with_the_safety_net_message() {
     // A conversation that reached a disposition is not chased.
     wa::post(
         server.addr,
-        &wa::text("15551230131", "wamid.T2", "I have a dry cough", now()),
+        &wa::text("15551230131", "wamid.T2", "I can't sleep at night", now()),
     )
     .await;
     expect_replies(&graph, "15551230131", 1).await;

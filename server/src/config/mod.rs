@@ -218,6 +218,11 @@ pub struct ModelConfig {
     pub gguf_path: Option<PathBuf>,
     /// `tokenizer.json`; without it the tokenizer is rebuilt from the GGUF metadata.
     pub tokenizer_path: Option<PathBuf>,
+    /// Per-request timeout in milliseconds (default 20 000).
+    pub timeout_ms: Option<u64>,
+    /// Also ask the model to extract findings from every patient message
+    /// (added to the lexicon's evidence; may raise urgency, never lower it).
+    pub extraction: bool,
 }
 
 /// `[retrieval]`

@@ -18,7 +18,13 @@ pub async fn healthz() -> impl IntoResponse {
 /// `GET /readyz`: 200 when every dependency the configuration requires
 /// answers, else 503 naming what does not.
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    let readiness = readiness::assess(&state.config, &state.storage, &state.http).await;
+    let readiness = readiness::assess(
+        &state.config,
+        &state.storage,
+        &state.http,
+        state.model_error.as_deref(),
+    )
+    .await;
     let status = if readiness.is_ready() {
         StatusCode::OK
     } else {

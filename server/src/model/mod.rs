@@ -1,63 +1,71 @@
-//! Model backends the agent can consult once the rules and the interview have
-//! answered. One real backend today: an OpenAI-compatible chat endpoint (how
-//! MedGemma is served by vLLM, TGI, Ollama or Vertex). The Candle (local
-//! GGUF) backend is next; `model.backend = "candle"` is accepted by the
-//! configuration but not consulted yet.
+//! The model the agent may consult, built from `[model]`: an OpenAI-compatible
+//! endpoint (MedGemma) or a local GGUF model (Candle), both behind
+//! [`llm::ChatModel`] and used through an [`llm::Advisor`]. `none` is the
+//! rules-only default. A model never blocks a reply: the rules answer first.
 
-mod openai;
+use std::sync::Arc;
 
-pub use openai::OpenAiCompatible;
-
-use std::time::Duration;
-
-use agent::ConversationState;
-use agent::model::ModelProposal;
+use llm::{Advisor, LlmError, OpenAiCompatible};
 use secrecy::SecretString;
 
 use crate::config::{ModelBackend, ModelConfig};
 
-/// Why no proposal came back. Never fatal: the rules have already answered.
-#[derive(Debug, thiserror::Error)]
-pub enum ModelError {
-    /// The endpoint did not answer in time.
-    #[error("the model did not answer within {0:?}")]
-    Timeout(Duration),
-    /// Network or HTTP failure.
-    #[error("model endpoint error: {0}")]
-    Endpoint(String),
-    /// The answer was not a valid proposal.
-    #[error(transparent)]
-    Proposal(#[from] agent::model::ProposalError),
-}
-
-/// The configured model, if any.
+/// A configured model and how the workers use it.
 #[derive(Debug, Clone)]
-pub enum Model {
-    /// An OpenAI-compatible endpoint.
-    OpenAi(OpenAiCompatible),
+pub struct Model {
+    /// Asks the model for extractions and proposals.
+    pub advisor: Advisor,
+    /// Extract findings from every patient message, not only propose at the end.
+    pub extraction: bool,
 }
 
-impl Model {
-    /// The model configured, or `None` for the rules-only backend.
-    pub fn from_config(config: &ModelConfig, http: reqwest::Client) -> Option<Model> {
-        match config.backend {
-            ModelBackend::Openai => {
-                let base = config.base_url.clone()?;
-                let name = config.name.clone()?;
-                let key: Option<SecretString> =
-                    config.api_key.as_ref().and_then(|k| k.resolve().ok());
-                Some(Model::OpenAi(OpenAiCompatible::new(
-                    http, &base, &name, key,
-                )))
-            }
-            ModelBackend::None | ModelBackend::Candle => None,
-        }
-    }
+/// The configured model, or `None` for the rules-only backend. Loading a
+/// GGUF reads the whole file: call from a blocking context.
+pub fn from_config(config: &ModelConfig, http: reqwest::Client) -> Result<Option<Model>, LlmError> {
+    Ok(advisor(config, http)?.map(|advisor| Model {
+        advisor,
+        extraction: config.extraction,
+    }))
+}
 
-    /// Asks for a proposal on a concluded conversation.
-    pub async fn propose(&self, state: &ConversationState) -> Result<ModelProposal, ModelError> {
-        match self {
-            Model::OpenAi(m) => m.propose(state).await,
+fn advisor(config: &ModelConfig, http: reqwest::Client) -> Result<Option<Advisor>, LlmError> {
+    match config.backend {
+        ModelBackend::None => Ok(None),
+        ModelBackend::Openai => {
+            let base = config
+                .base_url
+                .clone()
+                .ok_or_else(|| LlmError::Load("model.base_url is not set".to_owned()))?;
+            let name = config
+                .name
+                .clone()
+                .ok_or_else(|| LlmError::Load("model.name is not set".to_owned()))?;
+            let key: Option<SecretString> = match &config.api_key {
+                Some(k) => Some(k.resolve().map_err(|e| LlmError::Load(e.to_string()))?),
+                None => None,
+            };
+            let mut model = OpenAiCompatible::new(http, &base, &name, key);
+            if let Some(t) = config.timeout_ms {
+                model = model.with_timeout(std::time::Duration::from_millis(t));
+            }
+            Ok(Some(Advisor::new(Arc::new(model))))
+        }
+        ModelBackend::Candle => {
+            let gguf = config
+                .gguf_path
+                .clone()
+                .ok_or_else(|| LlmError::Load("model.gguf_path is not set".to_owned()))?;
+            let defaults = llm::candle::CandleOptions::default();
+            let options = llm::candle::CandleOptions {
+                timeout: config
+                    .timeout_ms
+                    .map(std::time::Duration::from_millis)
+                    .or(defaults.timeout),
+                ..defaults
+            };
+            let model =
+                llm::candle::CandleGguf::load(&gguf, config.tokenizer_path.as_deref(), options)?;
+            Ok(Some(Advisor::new(Arc::new(model))))
         }
     }
 }

@@ -90,6 +90,48 @@ impl EventProcessor {
         }
     }
 
+    /// Asks the configured model, after the rules' reply has gone out; its
+    /// answers can only add evidence and raise urgency, its failure changes
+    /// nothing.
+    async fn consult(
+        &self,
+        model: &Model,
+        state: ConversationState,
+        m: &InboundMessage,
+        cause: &str,
+        sent: usize,
+    ) -> Result<ConversationState, HandlerError> {
+        let agent = Agent::shared()
+            .map_err(|e| HandlerError::Transient(format!("triage knowledge invalid: {e}")))?;
+        let text = match &m.content {
+            MessageContent::Text { body } => Some(body.as_str()),
+            _ => None,
+        };
+        let c = model
+            .advisor
+            .consult(agent, state, text, model.extraction)
+            .await;
+        for call in &c.successes {
+            metrics::counter!("triage_model_calls_total", "call" => *call, "outcome" => "ok")
+                .increment(1);
+        }
+        for (call, e) in &c.failures {
+            tracing::warn!(call, error = %e, "model unavailable; the rules' answer stands");
+            metrics::counter!("triage_model_calls_total", "call" => *call, "outcome" => "failed")
+                .increment(1);
+        }
+        store_and_send(
+            &self.storage,
+            &self.whatsapp,
+            &m.from,
+            cause,
+            &c.actions,
+            sent,
+        )
+        .await?;
+        Ok(c.state)
+    }
+
     async fn on_message(&self, m: &InboundMessage) -> Result<(), HandlerError> {
         let s = &self.storage;
         let sent_at = DateTime::<Utc>::from_timestamp(m.timestamp, 0).unwrap_or_else(Utc::now);
@@ -160,26 +202,8 @@ impl EventProcessor {
         // The rules' answer goes out first: a model is never waited for.
         let cause = format!("msg:{}", m.id);
         store_and_send(s, &self.whatsapp, &m.from, &cause, &actions, 0).await?;
-        // Once the interview has concluded, a configured model may raise the
-        // disposition; its failure changes nothing already decided or sent.
-        if let Some(model) = &self.model
-            && next.stage == Stage::Completed
-            && !actions.is_empty()
-        {
-            match model.propose(&next).await {
-                Ok(proposal) => {
-                    let (merged, extra) = agent.apply_proposal(next, &proposal);
-                    next = merged;
-                    store_and_send(s, &self.whatsapp, &m.from, &cause, &extra, actions.len())
-                        .await?;
-                    metrics::counter!("triage_model_calls_total", "outcome" => "ok").increment(1);
-                }
-                Err(e) => {
-                    tracing::warn!(error = %e, "model proposal unavailable; the rules' disposition stands");
-                    metrics::counter!("triage_model_calls_total", "outcome" => "failed")
-                        .increment(1);
-                }
-            }
+        if let Some(model) = &self.model {
+            next = self.consult(model, next, m, &cause, actions.len()).await?;
         }
         // The clinician's report, once a disposition is decided (a red flag
         // fired or the interview concluded). Before the

@@ -1,0 +1,228 @@
+//! The simulated patient: answers the agent's questions from the case.
+//!
+//! `single` mode answers every question "I don't know". `conversation` mode
+//! answers from `facts` by topic (the topic is the concept the agent asks
+//! about), from the demographics for pregnancy, else with the sentence of the
+//! facts, vignette or opening most similar to the question (MiniLM
+//! embeddings), else "I'm not sure".
+
+use retrieval::{Embedder, cosine};
+
+use crate::suite::Case;
+
+/// How the patient answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Mode {
+    /// Only the opening; every question is answered "I don't know".
+    Single,
+    /// Questions are answered from the case.
+    Conversation,
+}
+
+/// Where an answer came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AnswerSource {
+    /// A fact whose topic is the concept asked about.
+    Fact,
+    /// The case's demographics.
+    Demographics,
+    /// The most similar sentence of the case.
+    Similar,
+    /// Nothing relevant: "I'm not sure" / "I don't know".
+    Unknown,
+}
+
+/// Similarity a sentence needs to be used as an answer.
+const SIMILARITY_THRESHOLD: f32 = 0.45;
+
+fn phrase(language: &str, unsure: bool) -> &'static str {
+    match (language, unsure) {
+        ("es", true) => "No estoy seguro",
+        ("es", false) => "No sé",
+        ("fr", true) => "Je ne suis pas sûr",
+        ("fr", false) => "Je ne sais pas",
+        ("pt", true) => "Não tenho certeza",
+        ("pt", false) => "Não sei",
+        ("hi", true) => "पक्का नहीं पता",
+        ("hi", false) => "मुझे नहीं पता",
+        ("sw", true) => "Sina uhakika",
+        ("sw", false) => "Sijui",
+        (_, true) => "I'm not sure",
+        (_, false) => "I don't know",
+    }
+}
+
+fn yes_no(language: &str, yes: bool) -> &'static str {
+    match (language, yes) {
+        ("es", true) => "sí",
+        ("fr", true) => "oui",
+        ("pt", true) => "sim",
+        ("hi", true) => "हाँ",
+        ("sw", true) => "ndiyo",
+        (_, true) => "yes",
+        ("fr", false) => "non",
+        ("pt", false) => "não",
+        ("hi", false) => "नहीं",
+        ("sw", false) => "hapana",
+        (_, false) => "no",
+    }
+}
+
+/// Splits text into sentences (on . ! ? । and newlines).
+pub fn sentences(text: &str) -> Vec<String> {
+    text.split(['.', '!', '?', '।', '\n'])
+        .map(str::trim)
+        .filter(|s| s.chars().filter(|c| c.is_alphanumeric()).count() >= 3)
+        .map(str::to_owned)
+        .collect()
+}
+
+/// A patient simulated from one case.
+#[derive(Debug)]
+pub struct SimulatedPatient<'a> {
+    case: &'a Case,
+    mode: Mode,
+    language: String,
+    candidates: Vec<String>,
+    vectors: Vec<Vec<f32>>,
+    embedder: Option<&'a Embedder>,
+}
+
+impl<'a> SimulatedPatient<'a> {
+    /// A patient for `case`. In conversation mode the embedder (if any)
+    /// embeds the case's sentences once.
+    pub fn new(
+        case: &'a Case,
+        mode: Mode,
+        embedder: Option<&'a Embedder>,
+    ) -> Result<Self, retrieval::EmbedError> {
+        let language = case.language.clone().unwrap_or_else(|| "en".to_owned());
+        let mut candidates = Vec::new();
+        if mode == Mode::Conversation {
+            candidates.extend(case.facts.iter().map(|f| f.answer.clone()));
+            if let Some(v) = &case.vignette {
+                candidates.extend(sentences(v));
+            }
+            candidates.extend(sentences(&case.opening));
+            candidates.dedup();
+        }
+        let vectors = match (embedder, mode) {
+            (Some(e), Mode::Conversation) if !candidates.is_empty() => {
+                let refs: Vec<&str> = candidates.iter().map(String::as_str).collect();
+                e.embed(&refs)?
+            }
+            _ => Vec::new(),
+        };
+        Ok(Self {
+            case,
+            mode,
+            language,
+            candidates,
+            vectors,
+            embedder,
+        })
+    }
+
+    /// The answer to a question about `concept`, worded `question`.
+    pub fn answer(
+        &self,
+        concept: &str,
+        question: &str,
+    ) -> Result<(String, AnswerSource), retrieval::EmbedError> {
+        if self.mode == Mode::Single {
+            return Ok((
+                phrase(&self.language, false).to_owned(),
+                AnswerSource::Unknown,
+            ));
+        }
+        if let Some(f) = self.case.facts.iter().find(|f| f.topic == concept) {
+            return Ok((f.answer.clone(), AnswerSource::Fact));
+        }
+        if concept == "pregnant"
+            && let Some(p) = self.case.patient.as_ref().and_then(|p| p.pregnant)
+        {
+            return Ok((
+                yes_no(&self.language, p).to_owned(),
+                AnswerSource::Demographics,
+            ));
+        }
+        if let Some(e) = self.embedder
+            && !self.vectors.is_empty()
+        {
+            let q = e.embed(&[question])?;
+            if let Some(qv) = q.first() {
+                let best = self
+                    .vectors
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| (i, cosine(qv, v)))
+                    .max_by(|a, b| a.1.total_cmp(&b.1));
+                if let Some((i, score)) = best
+                    && score >= SIMILARITY_THRESHOLD
+                    && let Some(text) = self.candidates.get(i)
+                {
+                    return Ok((text.clone(), AnswerSource::Similar));
+                }
+            }
+        }
+        Ok((
+            phrase(&self.language, true).to_owned(),
+            AnswerSource::Unknown,
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::{Fact, PatientFacts, Scheme};
+
+    fn case() -> Case {
+        Case {
+            id: "c".into(),
+            scheme: Scheme::Five,
+            gold: "routine".into(),
+            opening: "I have a headache. It started yesterday".into(),
+            language: Some("es".into()),
+            patient: Some(PatientFacts {
+                age: Some(30.0),
+                sex: Some("female".into()),
+                pregnant: Some(false),
+            }),
+            facts: vec![Fact {
+                topic: "fever".into(),
+                answer: "no tengo fiebre".into(),
+            }],
+            vignette: None,
+            red_flags: vec![],
+            tags: vec![],
+        }
+    }
+
+    #[test]
+    fn facts_by_topic_then_demographics_then_unsure() {
+        let c = case();
+        let p = SimulatedPatient::new(&c, Mode::Conversation, None).unwrap();
+        assert_eq!(
+            p.answer("fever", "¿Tiene fiebre?").unwrap(),
+            ("no tengo fiebre".to_owned(), AnswerSource::Fact)
+        );
+        assert_eq!(p.answer("pregnant", "?").unwrap().0, "no");
+        assert_eq!(
+            p.answer("stiff_neck", "?").unwrap(),
+            ("No estoy seguro".to_owned(), AnswerSource::Unknown)
+        );
+        let single = SimulatedPatient::new(&c, Mode::Single, None).unwrap();
+        assert_eq!(single.answer("fever", "?").unwrap().0, "No sé");
+    }
+
+    #[test]
+    fn sentences_split_on_punctuation_and_danda() {
+        assert_eq!(
+            sentences("Pain for 2 days. No fever! सिर दर्द है। ok"),
+            vec!["Pain for 2 days", "No fever", "सिर दर्द है"]
+        );
+    }
+}

@@ -1,0 +1,255 @@
+//! Runs cases through the agent (and a model, when one is configured), the
+//! same way the WhatsApp workers do: the rules answer each turn, then the
+//! model may add findings and, at the conclusion, propose a disposition.
+
+use std::time::Instant;
+
+use agent::{Action, Agent, ConversationState, PatientInput, Stage, StepContext};
+use llm::Advisor;
+use prompts::Disposition;
+use retrieval::Embedder;
+use serde::{Deserialize, Serialize};
+
+use crate::patient::{AnswerSource, Mode, SimulatedPatient};
+use crate::suite::Case;
+
+/// One line of a transcript.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Turn {
+    /// `patient` or `agent`.
+    pub role: String,
+    /// What was said.
+    pub text: String,
+    /// For patient answers: where the answer came from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<String>,
+}
+
+/// The result of one case run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CaseResult {
+    /// Case id.
+    pub id: String,
+    /// Suite name.
+    pub suite: String,
+    /// Repetition index (0-based).
+    pub repeat: usize,
+    /// Scheme of the suite's labels.
+    pub scheme: crate::suite::Scheme,
+    /// Correct label.
+    pub gold: String,
+    /// The prediction in the suite's scheme.
+    pub predicted: String,
+    /// The agent's five-level disposition (`null` when it never concluded).
+    pub predicted_disposition: Option<Disposition>,
+    /// Whether the conversation reached a disposition.
+    pub concluded: bool,
+    /// `predicted == gold`.
+    pub correct: bool,
+    /// Less urgent than gold.
+    pub under_triage: bool,
+    /// More urgent than gold.
+    pub over_triage: bool,
+    /// Questions the agent asked.
+    pub questions_asked: usize,
+    /// The conversation.
+    pub transcript: Vec<Turn>,
+    /// Red-flag rule ids that fired.
+    pub rules_fired: Vec<String>,
+    /// Red-flag categories the case presents.
+    pub red_flags: Vec<String>,
+    /// Language of the case.
+    pub language: String,
+    /// Wall-clock time of the whole conversation.
+    pub latency_ms: f64,
+    /// Model calls that failed (the rules' answer stood).
+    pub model_errors: Vec<String>,
+    /// The model's rationale, when one contributed.
+    pub model_rationale: Option<String>,
+}
+
+/// How to run.
+#[derive(Debug, Clone, Copy)]
+pub struct RunSettings {
+    /// Patient mode.
+    pub mode: Mode,
+    /// Patient messages at most (the opening included).
+    pub max_turns: usize,
+    /// Ask the model for findings on every message.
+    pub extraction: bool,
+}
+
+/// Why a case could not be run.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// The agent's knowledge did not load.
+    #[error("triage knowledge invalid: {0}")]
+    Knowledge(String),
+    /// The simulated patient's embedder failed.
+    #[error("simulated patient: {0}")]
+    Patient(#[from] retrieval::EmbedError),
+}
+
+fn action_text(a: &Action) -> &str {
+    match a {
+        Action::Reply { text } | Action::Ask { text, .. } => text,
+    }
+}
+
+/// Runs one case.
+pub async fn run_case(
+    case: &Case,
+    suite: &str,
+    repeat: usize,
+    settings: RunSettings,
+    advisor: Option<&Advisor>,
+    embedder: Option<&Embedder>,
+) -> Result<CaseResult, RunError> {
+    let agent = Agent::shared().map_err(|e| RunError::Knowledge(e.to_string()))?;
+    let patient = SimulatedPatient::new(case, settings.mode, embedder)?;
+    let started = Instant::now();
+    let mut state = ConversationState::default();
+    let mut transcript = Vec::new();
+    let mut model_errors = Vec::new();
+    let mut text = case.opening.clone();
+    let mut source: Option<AnswerSource> = None;
+    for turn in 0..settings.max_turns.max(1) {
+        transcript.push(Turn {
+            role: "patient".to_owned(),
+            text: text.clone(),
+            source: source.map(|s| format!("{s:?}").to_lowercase()),
+        });
+        let (next, actions) = agent.step(
+            state,
+            &PatientInput::Text { text: text.clone() },
+            &StepContext {
+                input_key: format!("{}:{repeat}:{turn}", case.id),
+                sent_at: 0,
+            },
+        );
+        state = next;
+        let mut said: Vec<Action> = actions;
+        if let Some(advisor) = advisor {
+            let c = advisor
+                .consult(agent, state, Some(&text), settings.extraction)
+                .await;
+            state = c.state;
+            said.extend(c.actions);
+            model_errors.extend(
+                c.failures
+                    .into_iter()
+                    .map(|(call, e)| format!("{call}: {e}")),
+            );
+        }
+        let question = said.iter().rev().find_map(|a| match a {
+            Action::Ask { text, .. } => Some(text.clone()),
+            Action::Reply { .. } => None,
+        });
+        for a in &said {
+            transcript.push(Turn {
+                role: "agent".to_owned(),
+                text: action_text(a).to_owned(),
+                source: None,
+            });
+        }
+        if state.stage != Stage::CollectingSymptoms {
+            break;
+        }
+        let (Some(concept), Some(question)) = (state.pending_question.clone(), question) else {
+            break; // listening without a question: the patient has nothing more to add
+        };
+        let (answer, from) = patient.answer(concept.key(), &question)?;
+        text = answer;
+        source = Some(from);
+    }
+    let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+    let scheme = case.scheme;
+    let concluded = state.disposition.is_some();
+    // A conversation that never concluded gave the patient no instruction:
+    // scored as the least urgent outcome.
+    let predicted = scheme.map(state.disposition.unwrap_or(Disposition::SelfCare));
+    let gold_rank = scheme.rank(&case.gold).unwrap_or(0);
+    let predicted_rank = scheme.rank(predicted).unwrap_or(usize::MAX);
+    Ok(CaseResult {
+        id: case.id.clone(),
+        suite: suite.to_owned(),
+        repeat,
+        scheme,
+        gold: case.gold.clone(),
+        predicted: predicted.to_owned(),
+        predicted_disposition: state.disposition,
+        concluded,
+        correct: predicted == case.gold,
+        under_triage: predicted_rank > gold_rank,
+        over_triage: predicted_rank < gold_rank,
+        questions_asked: state.asked.len(),
+        transcript,
+        rules_fired: state.fired.iter().map(|f| f.id.clone()).collect(),
+        red_flags: case.red_flags.clone(),
+        language: case.language.clone().unwrap_or_else(|| "en".to_owned()),
+        latency_ms,
+        model_errors,
+        model_rationale: state.model_rationale.clone(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::parse_suite;
+
+    fn settings(mode: Mode) -> RunSettings {
+        RunSettings {
+            mode,
+            max_turns: 12,
+            extraction: false,
+        }
+    }
+
+    #[tokio::test]
+    async fn an_emergency_opening_is_predicted_emergent_on_the_first_turn() {
+        let s = parse_suite(
+            "t",
+            "t",
+            r#"{"id":"a","scheme":"coarse3","gold":"emergent","opening":"crushing chest pain and I'm sweating","red_flags":["acs"]}"#,
+        );
+        let r = run_case(&s.cases[0], "t", 0, settings(Mode::Single), None, None)
+            .await
+            .unwrap();
+        assert!(r.correct, "{r:?}");
+        assert_eq!(r.predicted, "emergent");
+        assert!(!r.rules_fired.is_empty());
+        assert_eq!(r.transcript[0].role, "patient");
+        assert_eq!(r.questions_asked, 0);
+    }
+
+    #[tokio::test]
+    async fn conversation_mode_answers_from_facts() {
+        let s = parse_suite(
+            "t",
+            "t",
+            r#"{"id":"b","scheme":"five","gold":"emergency_ambulance","opening":"my chest hurts","facts":[{"topic":"sweating","answer":"yes"},{"topic":"breathless","answer":"yes"}]}"#,
+        );
+        let single = run_case(&s.cases[0], "t", 0, settings(Mode::Single), None, None)
+            .await
+            .unwrap();
+        let conv = run_case(
+            &s.cases[0],
+            "t",
+            0,
+            settings(Mode::Conversation),
+            None,
+            None,
+        )
+        .await
+        .unwrap();
+        assert!(single.questions_asked > 0);
+        assert!(single.under_triage, "{single:?}");
+        assert!(conv.correct, "{conv:?}");
+        assert!(
+            conv.transcript
+                .iter()
+                .any(|t| t.source.as_deref() == Some("fact"))
+        );
+    }
+}
