@@ -90,6 +90,13 @@ pub struct RunArgs {
     /// Per-call model timeout in milliseconds.
     #[arg(long, default_value_t = 60_000)]
     pub timeout_ms: u64,
+    /// An OpenAI-compatible endpoint that role-plays the patient in
+    /// conversation mode (else answers come from facts and similarity).
+    #[arg(long)]
+    pub patient_base_url: Option<String>,
+    /// Model name for the role-playing patient.
+    #[arg(long, default_value = "patient")]
+    pub patient_model: String,
     /// Embedding model for the simulated patient (conversation mode).
     #[arg(long, default_value = "models/all-MiniLM-L6-v2")]
     pub embedding_model: PathBuf,
@@ -216,6 +223,12 @@ async fn run_command(args: &RunArgs) -> Result<u8, EvalError> {
             mode: args.mode,
             max_turns: args.max_turns,
             extraction: !args.no_extraction,
+            role_play: args.patient_base_url.as_deref().map(|base| {
+                Arc::new(
+                    OpenAiCompatible::new(reqwest::Client::new(), base, &args.patient_model, None)
+                        .with_timeout(Duration::from_millis(args.timeout_ms)),
+                ) as Arc<dyn llm::ChatModel>
+            }),
         },
         repeat: args.repeat.max(1),
         seed: args.seed,

@@ -164,7 +164,7 @@ pub async fn run(
             if stop.load(Ordering::SeqCst) {
                 return None;
             }
-            Some(runner::run_case(c, &s.name, rep, plan.settings, advisor, embedder).await)
+            Some(runner::run_case(c, &s.name, rep, &plan.settings, advisor, embedder).await)
         }
     }))
     .buffer_unordered(plan.concurrency.max(1));

@@ -32,6 +32,75 @@ pub enum AnswerSource {
     Similar,
     /// Nothing relevant: "I'm not sure" / "I don't know".
     Unknown,
+    /// A chat model role-playing the patient.
+    RolePlay,
+}
+
+impl AnswerSource {
+    /// The name used in transcripts.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AnswerSource::Fact => "fact",
+            AnswerSource::Demographics => "demographics",
+            AnswerSource::Similar => "similar",
+            AnswerSource::Unknown => "unknown",
+            AnswerSource::RolePlay => "role_play",
+        }
+    }
+}
+
+/// Asks a chat model to answer `question` as the patient of `case`, from
+/// the case's facts and vignette only (JSON `{"answer": "..."}`).
+pub async fn role_play(
+    model: &dyn llm::ChatModel,
+    case: &Case,
+    transcript: &[crate::runner::Turn],
+    question: &str,
+) -> Result<String, llm::LlmError> {
+    let language = case.language.as_deref().unwrap_or("en");
+    let mut story = format!("Your first message was: {}\n", case.opening);
+    if let Some(v) = &case.vignette {
+        story.push_str(&format!("Your situation: {v}\n"));
+    }
+    for f in &case.facts {
+        story.push_str(&format!("About {}: {}\n", f.topic, f.answer));
+    }
+    let so_far: String = transcript
+        .iter()
+        .map(|t| format!("{}: {}\n", t.role, t.text))
+        .collect();
+    let request = llm::JsonRequest {
+        name: "patient_answer".to_owned(),
+        messages: vec![
+            llm::ChatMessage::new(
+                llm::Role::System,
+                format!(
+                    "You role-play a patient talking to a triage nurse on WhatsApp, in language `{language}`. \
+                     Answer the nurse's question briefly, like a lay person, using only the facts below; \
+                     if they do not say, answer that you are not sure. Never add symptoms. \
+                     Answer with JSON: {{\"answer\": \"...\"}}.\n{story}"
+                ),
+            ),
+            llm::ChatMessage::new(
+                llm::Role::User,
+                format!("Conversation so far:\n{so_far}\nThe nurse asks: {question}"),
+            ),
+        ],
+        schema: serde_json::json!({
+            "type": "object",
+            "additionalProperties": false,
+            "properties": {"answer": {"type": "string", "maxLength": 300}},
+            "required": ["answer"]
+        }),
+        max_tokens: 96,
+    };
+    let text = model.complete_json(&request).await?;
+    let value = llm::json_object(&text)?;
+    value["answer"]
+        .as_str()
+        .map(|a| a.trim().to_owned())
+        .filter(|a| !a.is_empty())
+        .ok_or_else(|| llm::LlmError::Invalid("no answer".to_owned()))
 }
 
 /// Similarity a sentence needs to be used as an answer.

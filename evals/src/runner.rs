@@ -69,7 +69,7 @@ pub struct CaseResult {
 }
 
 /// How to run.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone)]
 pub struct RunSettings {
     /// Patient mode.
     pub mode: Mode,
@@ -77,6 +77,8 @@ pub struct RunSettings {
     pub max_turns: usize,
     /// Ask the model for findings on every message.
     pub extraction: bool,
+    /// A chat model that role-plays the patient (conversation mode), if any.
+    pub role_play: Option<std::sync::Arc<dyn llm::ChatModel>>,
 }
 
 /// Why a case could not be run.
@@ -101,7 +103,7 @@ pub async fn run_case(
     case: &Case,
     suite: &str,
     repeat: usize,
-    settings: RunSettings,
+    settings: &RunSettings,
     advisor: Option<&Advisor>,
     embedder: Option<&Embedder>,
 ) -> Result<CaseResult, RunError> {
@@ -117,7 +119,7 @@ pub async fn run_case(
         transcript.push(Turn {
             role: "patient".to_owned(),
             text: text.clone(),
-            source: source.map(|s| format!("{s:?}").to_lowercase()),
+            source: source.map(AnswerSource::as_str).map(str::to_owned),
         });
         let (next, actions) = agent.step(
             state,
@@ -131,7 +133,7 @@ pub async fn run_case(
         let mut said: Vec<Action> = actions;
         if let Some(advisor) = advisor {
             let c = advisor
-                .consult(agent, state, Some(&text), settings.extraction)
+                .consult(agent, state, Some(text.as_str()), settings.extraction)
                 .await;
             state = c.state;
             said.extend(c.actions);
@@ -158,7 +160,19 @@ pub async fn run_case(
         let (Some(concept), Some(question)) = (state.pending_question.clone(), question) else {
             break; // listening without a question: the patient has nothing more to add
         };
-        let (answer, from) = patient.answer(concept.key(), &question)?;
+        let (answer, from) = match (&settings.role_play, settings.mode) {
+            (Some(model), Mode::Conversation) => {
+                match crate::patient::role_play(model.as_ref(), case, &transcript, &question).await
+                {
+                    Ok(answer) => (answer, AnswerSource::RolePlay),
+                    Err(e) => {
+                        model_errors.push(format!("role_play: {e}"));
+                        patient.answer(concept.key(), &question)?
+                    }
+                }
+            }
+            _ => patient.answer(concept.key(), &question)?,
+        };
         text = answer;
         source = Some(from);
     }
@@ -203,6 +217,7 @@ mod tests {
             mode,
             max_turns: 12,
             extraction: false,
+            role_play: None,
         }
     }
 
@@ -213,7 +228,7 @@ mod tests {
             "t",
             r#"{"id":"a","scheme":"coarse3","gold":"emergent","opening":"crushing chest pain and I'm sweating","red_flags":["acs"]}"#,
         );
-        let r = run_case(&s.cases[0], "t", 0, settings(Mode::Single), None, None)
+        let r = run_case(&s.cases[0], "t", 0, &settings(Mode::Single), None, None)
             .await
             .unwrap();
         assert!(r.correct, "{r:?}");
@@ -230,21 +245,28 @@ mod tests {
             "t",
             r#"{"id":"b","scheme":"five","gold":"emergency_ambulance","opening":"my chest hurts","facts":[{"topic":"sweating","answer":"yes"},{"topic":"breathless","answer":"yes"}]}"#,
         );
-        let single = run_case(&s.cases[0], "t", 0, settings(Mode::Single), None, None)
+        let single = run_case(&s.cases[0], "t", 0, &settings(Mode::Single), None, None)
             .await
             .unwrap();
         let conv = run_case(
             &s.cases[0],
             "t",
             0,
-            settings(Mode::Conversation),
+            &settings(Mode::Conversation),
             None,
             None,
         )
         .await
         .unwrap();
         assert!(single.questions_asked > 0);
-        assert!(single.under_triage, "{single:?}");
+        // Single mode answers "I don't know", which the agent treats as a possible yes.
+        assert!(
+            single
+                .transcript
+                .iter()
+                .any(|t| t.source.as_deref() == Some("unknown") && t.text == "I don't know"),
+            "{single:?}"
+        );
         assert!(conv.correct, "{conv:?}");
         assert!(
             conv.transcript

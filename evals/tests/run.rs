@@ -29,6 +29,7 @@ fn plan(text: &str, mode: Mode, backend: &str) -> RunPlan {
             mode,
             max_turns: 12,
             extraction: true,
+            role_play: None,
         },
         repeat: 1,
         seed: 7,
@@ -237,4 +238,50 @@ async fn the_openai_backend_can_raise_but_garbage_leaves_the_rules_result() {
             assert!(!case.model_errors.is_empty());
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_role_playing_patient_answers_through_the_chat_endpoint() {
+    let app = axum::Router::new().route(
+        "/v1/chat/completions",
+        post(|Json(body): Json<Value>| async move {
+            assert_eq!(body["response_format"]["json_schema"]["name"], "patient_answer");
+            let content = json!({"answer": "yes, I'm sweating a lot"}).to_string();
+            Json(json!({
+                "id": "chatcmpl-2", "object": "chat.completion", "created": 1, "model": "patient",
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
+            }))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let patient = llm::OpenAiCompatible::new(
+        reqwest::Client::new(),
+        &format!("http://{addr}/v1"),
+        "patient",
+        None,
+    );
+    let mut p = plan(
+        r#"{"id":"rp1","scheme":"five","gold":"emergency_ambulance","opening":"my chest hurts","vignette":"Crushing chest pain with sweating."}"#,
+        Mode::Conversation,
+        "none",
+    );
+    p.settings.role_play = Some(Arc::new(patient));
+    let out = run(&p, None, None, Arc::new(AtomicBool::new(false)), &|_| {})
+        .await
+        .unwrap();
+    let case = &out.cases[0];
+    assert!(
+        case.transcript
+            .iter()
+            .any(|t| t.source.as_deref() == Some("role_play")),
+        "{:#?}",
+        case.transcript
+    );
+    assert_eq!(
+        case.predicted, "emergency_ambulance",
+        "{:#?}",
+        case.transcript
+    );
 }
