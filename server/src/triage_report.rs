@@ -45,6 +45,18 @@ pub struct TriageReport {
     pub risk_factors: Vec<ReportedEvidence>,
     /// Red-flag rules that fired, most urgent first.
     pub red_flags: Vec<ReportedRedFlag>,
+    /// Chief-complaint protocols that apply (ids).
+    #[serde(default)]
+    pub protocols: Vec<String>,
+    /// Protocol rules that matched (each raises its protocol's default).
+    #[serde(default)]
+    pub protocol_rules: Vec<ReportedProtocolRule>,
+    /// Temperature the patient gave, °C.
+    #[serde(default)]
+    pub temperature_c: Option<f32>,
+    /// Ages mentioned (years).
+    #[serde(default)]
+    pub ages_years: Vec<f32>,
     /// Why this disposition, in one or two sentences.
     pub rationale: String,
     /// Version of the rule set.
@@ -92,6 +104,21 @@ pub struct ReportedRedFlag {
     pub source: String,
     /// The concepts that made it fire.
     pub evidence: Vec<String>,
+}
+
+/// A protocol rule that matched.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReportedProtocolRule {
+    /// Rule id (`<protocol>.<name>`).
+    pub id: String,
+    /// Its protocol.
+    pub protocol: String,
+    /// The disposition it gives.
+    pub disposition: Disposition,
+    /// Clinician-facing summary.
+    pub summary: String,
+    /// The guidance it comes from.
+    pub source: String,
 }
 
 /// A passage from one of the patient's documents.
@@ -169,12 +196,24 @@ impl TriageReport {
                 words: words.clone(),
             })
             .collect();
-        let mut rationale_text = rationale(disposition, &red_flags);
-        if let Some(model_says) = &state.model_rationale {
-            rationale_text.push_str(&format!(
-                " Model ({}): {model_says}",
-                state.model.as_deref().unwrap_or("unknown")
-            ));
+        let protocol_rules: Vec<ReportedProtocolRule> = state
+            .protocol_rules
+            .iter()
+            .map(|m| ReportedProtocolRule {
+                id: m.id.clone(),
+                protocol: m.protocol.clone(),
+                disposition: m.disposition,
+                summary: m.summary.clone(),
+                source: m.source.clone(),
+            })
+            .collect();
+        let mut rationale_text =
+            rationale(disposition, &red_flags, &state.protocols, &protocol_rules);
+        match (&state.model, &state.model_rationale) {
+            (Some(model), Some(model_says)) => {
+                rationale_text.push_str(&format!(" Model consulted ({model}): {model_says}"));
+            }
+            _ => rationale_text.push_str(" Decided by rules alone; no model contributed."),
         }
         Some(TriageReport {
             conversation_id,
@@ -188,6 +227,10 @@ impl TriageReport {
             severity: state.severity.map(|n| format!("{n}/10")),
             risk_factors: Vec::new(),
             red_flags,
+            protocols: state.protocols.clone(),
+            protocol_rules,
+            temperature_c: state.temperature_c,
+            ages_years: state.ages_years.clone(),
             rules_version: state.rules_version.clone(),
             language: state.language,
             model: state.model.clone().unwrap_or_else(|| NO_MODEL.to_owned()),
@@ -244,6 +287,13 @@ impl TriageReport {
             writeln!(out, "    Source: {}", f.source)?;
             writeln!(out, "    Evidence: {}", f.evidence.join(", "))?;
         }
+        if !self.protocol_rules.is_empty() || !self.protocols.is_empty() {
+            writeln!(out, "Protocols: {}", self.protocols.join(", "))?;
+            for r in &self.protocol_rules {
+                writeln!(out, "  - {} [{}]: {}", r.id, r.disposition, r.summary)?;
+                writeln!(out, "    Source: {}", r.source)?;
+            }
+        }
         writeln!(out)?;
         for (title, items) in [
             ("Reported", &self.evidence_present),
@@ -266,6 +316,9 @@ impl TriageReport {
             }
         }
         writeln!(out, "Severity: {}", or_none(self.severity.clone()))?;
+        if let Some(t) = self.temperature_c {
+            writeln!(out, "Temperature: {t:.1} °C")?;
+        }
         writeln!(out)?;
         writeln!(out, "Rationale: {}", self.rationale)?;
         writeln!(
@@ -285,7 +338,12 @@ impl TriageReport {
 }
 
 /// One or two sentences naming the rules behind the disposition.
-fn rationale(disposition: Disposition, red_flags: &[ReportedRedFlag]) -> String {
+fn rationale(
+    disposition: Disposition,
+    red_flags: &[ReportedRedFlag],
+    protocols: &[String],
+    protocol_rules: &[ReportedProtocolRule],
+) -> String {
     let highest_floor = red_flags.iter().map(|f| f.floor).max();
     if highest_floor.is_none_or(|f| f < disposition) {
         let floors = if red_flags.is_empty() {
@@ -294,9 +352,24 @@ fn rationale(disposition: Disposition, red_flags: &[ReportedRedFlag]) -> String 
             let ids: Vec<&str> = red_flags.iter().map(|f| f.id.as_str()).collect();
             format!("less urgent red-flag rules fired: {}", ids.join(", "))
         };
+        let raised: Vec<String> = protocol_rules
+            .iter()
+            .filter(|r| r.disposition == disposition)
+            .map(|r| {
+                let summary = r.summary.trim().trim_end_matches('.');
+                format!("{} ({summary})", r.id)
+            })
+            .collect();
+        let by = if !raised.is_empty() {
+            format!("protocol rule {}", raised.join(", "))
+        } else if !protocols.is_empty() {
+            format!("the default of protocol {}", protocols.join(", "))
+        } else {
+            "the default for a complaint no protocol covers".to_owned()
+        };
         return format!(
-            "{disposition}: the interview concluded with no open question that could raise \
-             urgency, and {floors}. Decided by rules alone; no model was consulted."
+            "{disposition}: set by {by}; the interview concluded with no open question that \
+             could raise urgency, and {floors}."
         );
     }
     let named: Vec<String> = red_flags
@@ -312,8 +385,7 @@ fn rationale(disposition: Disposition, red_flags: &[ReportedRedFlag]) -> String 
         "red-flag rules"
     };
     format!(
-        "{disposition} is the most urgent floor of the {rules} that fired: {}. \
-         Decided by rules alone; no model was consulted.",
+        "{disposition} is the most urgent floor of the {rules} that fired: {}.",
         named.join(", ")
     )
 }
@@ -428,5 +500,40 @@ mod tests {
     fn the_rendered_text_reads_as_a_clinical_note() {
         let report = TriageReport::from_state(&state(), Uuid::nil(), "15551230001").unwrap();
         insta::assert_snapshot!("rendered_report", report.render());
+    }
+
+    #[test]
+    fn a_protocol_rule_is_named_in_the_rationale() {
+        use agent::{Agent, PatientInput, StepContext};
+        let agent = Agent::shared().unwrap();
+        let ctx = |n: usize| StepContext {
+            input_key: format!("k{n}"),
+            sent_at: 0,
+        };
+        let (mut state, _) = agent.step(
+            ConversationState::default(),
+            &PatientInput::Text {
+                text: "I've had a cough for 4 weeks".into(),
+            },
+            &ctx(0),
+        );
+        let mut n = 1;
+        while state.pending_question.is_some() && n < 12 {
+            state = agent
+                .step(state, &PatientInput::Text { text: "no".into() }, &ctx(n))
+                .0;
+            n += 1;
+        }
+        let report = TriageReport::from_state(&state, Uuid::nil(), "1555").unwrap();
+        assert!(report.protocols.iter().any(|p| p == "cough"), "{report:?}");
+        assert!(
+            report.rationale.contains("protocol"),
+            "{}",
+            report.rationale
+        );
+        assert!(report.rationale.contains("no model contributed"));
+        if !report.protocol_rules.is_empty() {
+            assert!(report.render().contains(&report.protocol_rules[0].id));
+        }
     }
 }
