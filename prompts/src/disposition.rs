@@ -52,6 +52,20 @@ impl Disposition {
         }
     }
 
+    /// How soon a clinician must review a report at this level (the
+    /// clinician SLA), in minutes. The patient's instruction never waits for
+    /// it: emergencies are told to call or go at once; the review confirms
+    /// they did, and books or follows up the others.
+    pub fn clinician_review_minutes(self) -> u32 {
+        match self {
+            Disposition::EmergencyAmbulance => 15,
+            Disposition::EmergencyDepartment => 30,
+            Disposition::Urgent24h => 4 * 60,
+            Disposition::Routine => 3 * 24 * 60,
+            Disposition::SelfCare => 7 * 24 * 60,
+        }
+    }
+
     /// True for the two levels that send the patient to emergency care now.
     pub fn is_emergency(self) -> bool {
         self >= Disposition::EmergencyDepartment
@@ -78,6 +92,13 @@ impl FromStr for Disposition {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn more_urgent_levels_are_reviewed_sooner() {
+        for pair in Disposition::ALL.windows(2) {
+            assert!(pair[0].clinician_review_minutes() > pair[1].clinician_review_minutes());
+        }
+    }
 
     #[test]
     fn order_is_clinical_urgency() {

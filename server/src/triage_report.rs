@@ -28,6 +28,9 @@ pub struct TriageReport {
     pub patient_ref: String,
     /// The five-level disposition.
     pub disposition: Disposition,
+    /// How soon a clinician must review this report (the level's SLA).
+    #[serde(default)]
+    pub review_within_minutes: u32,
     /// The first concept the patient reported, if any.
     pub chief_complaint: Option<String>,
     /// Concepts reported present, in the order first reported.
@@ -219,6 +222,7 @@ impl TriageReport {
             conversation_id,
             patient_ref: patient_ref.to_owned(),
             disposition,
+            review_within_minutes: disposition.clinician_review_minutes(),
             chief_complaint: evidence_present.first().map(|e| e.concept.clone()),
             rationale: rationale_text,
             evidence_present,
@@ -267,6 +271,15 @@ impl TriageReport {
             "Disposition: {} ({})",
             self.disposition.as_str().replace('_', " ").to_uppercase(),
             self.disposition
+        )?;
+        writeln!(
+            out,
+            "Clinician review within: {}",
+            match self.review_within_minutes {
+                m if m < 60 => format!("{m} minutes"),
+                m if m < 24 * 60 => format!("{} hours", m / 60),
+                m => format!("{} days", m / (24 * 60)),
+            }
         )?;
         writeln!(out, "Patient: {}", self.patient_ref)?;
         writeln!(out, "Conversation: {}", self.conversation_id)?;
