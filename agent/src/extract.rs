@@ -202,6 +202,10 @@ pub struct CompiledLexicon {
     window: usize,
     negation_follows: bool,
     concepts: Vec<(String, Vec<Vec<String>>)>,
+    /// Terms (concept index, term index) by the exact token they start with.
+    first_exact: HashMap<String, Vec<(usize, usize)>>,
+    /// Terms whose first slot has a wildcard or a gap: tried everywhere.
+    first_other: Vec<(usize, usize)>,
     vocabulary: BTreeSet<String>,
 }
 
@@ -227,6 +231,23 @@ impl CompiledLexicon {
             .flat_map(|t| t.split('|').map(str::to_owned))
             .filter(|t| t != GAP && !t.ends_with('*') && t.chars().count() > 2)
             .collect();
+        let mut first_exact: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
+        let mut first_other = Vec::new();
+        for (ci, (_, terms)) in concepts.iter().enumerate() {
+            for (ti, term) in terms.iter().enumerate() {
+                let Some(first) = term.first() else { continue };
+                if first == GAP || first.split('|').any(|alt| alt.ends_with('*')) {
+                    first_other.push((ci, ti));
+                } else {
+                    for alt in first.split('|') {
+                        first_exact
+                            .entry(alt.to_owned())
+                            .or_default()
+                            .push((ci, ti));
+                    }
+                }
+            }
+        }
         Self {
             language: lexicon.language,
             negations,
@@ -242,6 +263,8 @@ impl CompiledLexicon {
                 .collect(),
             window: lexicon.negation_window,
             negation_follows: lexicon.negation_follows,
+            first_exact,
+            first_other,
             concepts,
             vocabulary,
         }
@@ -298,26 +321,43 @@ impl CompiledLexicon {
     /// (the message's language), or by this lexicon when there is none.
     pub fn mentions(&self, tokens: &[String], judge: Option<&CompiledLexicon>) -> Vec<Mention> {
         let judge = judge.unwrap_or(self);
-        let mut out = Vec::new();
-        for (concept, terms) in &self.concepts {
-            for term in terms {
-                let gapped = term.iter().any(|t| t == GAP);
-                for (start, end) in find(tokens, term) {
-                    // A cue inside a gap governs the phrase ("lips are not
-                    // swelling"); otherwise the usual window rules.
-                    let cue_in_gap = gapped
-                        && judge
-                            .negations
-                            .iter()
-                            .any(|n| !find(&tokens[start..end], n).is_empty());
-                    out.push(Mention {
-                        concept: concept.clone(),
-                        words: tokens[start..end].join(" "),
-                        negated: cue_in_gap || judge.negated(tokens, start, end),
-                        language: self.language,
-                    });
+        // Only terms whose first slot can match the token at hand are tried.
+        let mut hits: Vec<(usize, usize, usize, usize)> = Vec::new();
+        for (i, token) in tokens.iter().enumerate() {
+            let exact = self.first_exact.get(token).into_iter().flatten();
+            for &(ci, ti) in exact.chain(&self.first_other) {
+                if let Some(end) = self
+                    .concepts
+                    .get(ci)
+                    .and_then(|(_, terms)| terms.get(ti))
+                    .and_then(|term| match_at(tokens, i, term))
+                {
+                    hits.push((ci, ti, i, end));
                 }
             }
+        }
+        // The order of the full scan: concept, term, position.
+        hits.sort_unstable();
+        hits.dedup();
+        let mut out = Vec::with_capacity(hits.len());
+        for (ci, ti, start, end) in hits {
+            let Some((concept, terms)) = self.concepts.get(ci) else {
+                continue;
+            };
+            let gapped = terms.get(ti).is_some_and(|t| t.iter().any(|s| s == GAP));
+            // A cue inside a gap governs the phrase ("lips are not
+            // swelling"); otherwise the usual window rules.
+            let cue_in_gap = gapped
+                && judge
+                    .negations
+                    .iter()
+                    .any(|n| !find(&tokens[start..end], n).is_empty());
+            out.push(Mention {
+                concept: concept.clone(),
+                words: tokens[start..end].join(" "),
+                negated: cue_in_gap || judge.negated(tokens, start, end),
+                language: self.language,
+            });
         }
         out
     }
