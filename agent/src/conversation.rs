@@ -506,9 +506,11 @@ impl Agent {
             }
             Question::Duration => return,
         };
-        let answer = match input {
+        let typed = match input {
             PatientInput::Choice { id, .. } => match id.split_once(':') {
-                Some((answer, c)) if c == concept => Some(answer != "no"),
+                Some(("no", c)) if c == concept => Some(interview::TypedAnswer::No),
+                Some(("yes", c)) if c == concept => Some(interview::TypedAnswer::Yes),
+                Some((_, c)) if c == concept => Some(interview::TypedAnswer::Unsure),
                 _ => None,
             },
             PatientInput::Text { text } => {
@@ -517,10 +519,19 @@ impl Agent {
                 if mentioned {
                     None
                 } else {
-                    interview::yes_or_no(text, self.knowledge)
+                    interview::typed_answer(text, self.knowledge)
                 }
             }
             _ => None,
+        };
+        // Doubt counts as yes where the red flag is plausible for the story.
+        let answer = match typed {
+            Some(interview::TypedAnswer::Yes) => Some(true),
+            Some(interview::TypedAnswer::No) => Some(false),
+            Some(interview::TypedAnswer::Unsure) => {
+                interview::doubt_counts(self.knowledge, &state.evidence, concept).then_some(true)
+            }
+            None => None,
         };
         if let Some(yes) = answer {
             state.evidence.absorb(vec![Mention {

@@ -397,6 +397,40 @@ pub fn next_question(knowledge: &Knowledge, state: &ConversationState) -> Option
     best.map(|b| b.question)
 }
 
+/// Whether doubt about `concept` counts as a yes: when the patient has
+/// already reported another concept of a rule (red flag or protocol rule)
+/// that `concept` belongs to, the red flag is plausible for this story and
+/// "not sure" must not rule it out. A question asked only as a screen
+/// (nothing else of its rule reported) stays unanswered on doubt.
+///
+/// Measured on the eval suites (368 five-level cases): doubt always yes gave
+/// single-mode accuracy 0.554, under-triage 0.068, over-triage 0.378;
+/// doubt never yes 0.774 / 0.160 / 0.065; see docs/triage.md for this rule.
+pub fn doubt_counts(knowledge: &Knowledge, evidence: &Evidence, concept: &str) -> bool {
+    let other_reported = |mut concepts: Box<dyn Iterator<Item = &str> + '_>| {
+        let mut belongs = false;
+        let mut other = false;
+        for c in concepts.by_ref() {
+            if c == concept {
+                belongs = true;
+            } else if evidence.has(c) {
+                other = true;
+            }
+        }
+        belongs && other
+    };
+    knowledge
+        .rules
+        .rules
+        .iter()
+        .any(|r| other_reported(Box::new(r.concepts())))
+        || knowledge.protocols.protocols.iter().any(|p| {
+            p.rules
+                .iter()
+                .any(|r| other_reported(Box::new(r.all.iter().chain(&r.any).map(String::as_str))))
+        })
+}
+
 /// Reads a yes/no answer typed in any supported language.
 pub fn yes_or_no(text: &str, knowledge: &Knowledge) -> Option<bool> {
     match typed_answer(text, knowledge) {

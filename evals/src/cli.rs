@@ -26,7 +26,7 @@ pub const EXIT_INTERRUPTED: u8 = 130;
 #[derive(Debug, Subcommand)]
 pub enum EvalCommand {
     /// Run suites against a backend and write metrics.json, cases.jsonl and reports.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Compare two runs case by case; non-zero exit on a regression.
     Compare(CompareArgs),
 }

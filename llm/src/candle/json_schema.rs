@@ -217,7 +217,12 @@ fn check(value: &Value, schema: &Value, path: &str) -> Result<(), String> {
     {
         return Err(format!("{path}: must be {expected}"));
     }
+    // An enum longer than the decoder can enforce (MAX_CHOICES) is decoded
+    // as a plain string and left to the caller's parser (which drops unknown
+    // values): rejecting the whole answer for one stray value would throw
+    // away the valid parts (e.g. 100 concept ids in an extraction).
     if let Some(Value::Array(options)) = schema.get("enum")
+        && options.len() <= MAX_CHOICES
         && !options.contains(value)
     {
         return Err(format!("{path}: not one of the allowed values"));
