@@ -68,6 +68,9 @@ pub struct ConversationState {
     /// A model's rationale, when one contributed.
     #[serde(default)]
     pub model_rationale: Option<String>,
+    /// A model's clinical summary for the clinician, when one contributed.
+    #[serde(default)]
+    pub model_summary: Option<String>,
     /// Which model contributed, if any.
     #[serde(default)]
     pub model: Option<String>,

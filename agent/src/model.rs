@@ -19,6 +19,10 @@ pub struct ModelProposal {
     pub disposition: Disposition,
     /// Rationale for the clinician.
     pub rationale: String,
+    /// A short clinical summary of the conversation for the clinician
+    /// (clinician-facing only: patients only ever get catalogue text).
+    #[serde(default)]
+    pub summary: String,
     /// Known concept ids the model says the patient's words support.
     #[serde(default)]
     pub concepts: Vec<String>,
@@ -43,9 +47,10 @@ pub fn proposal_schema() -> serde_json::Value {
         "properties": {
             "disposition": {"type": "string", "enum": Disposition::ALL.iter().map(|d| d.as_str()).collect::<Vec<_>>()},
             "rationale": {"type": "string"},
+            "summary": {"type": "string"},
             "concepts": {"type": "array", "items": {"type": "string"}}
         },
-        "required": ["disposition", "rationale", "concepts"]
+        "required": ["disposition", "rationale", "summary", "concepts"]
     })
 }
 
@@ -59,6 +64,8 @@ pub fn parse_proposal(
     struct Raw {
         disposition: Disposition,
         rationale: String,
+        #[serde(default)]
+        summary: String,
         #[serde(default)]
         concepts: Vec<String>,
     }
@@ -80,6 +87,7 @@ pub fn parse_proposal(
     Ok(ModelProposal {
         disposition: raw.disposition,
         rationale: raw.rationale.chars().take(2000).collect(),
+        summary: raw.summary.chars().take(2000).collect(),
         concepts: raw.concepts.into_iter().filter(known).collect(),
         model: model.to_owned(),
     })
@@ -150,6 +158,7 @@ impl Agent {
             .max();
         next.disposition = merged;
         next.model_rationale = Some(proposal.rationale.clone());
+        next.model_summary = Some(proposal.summary.clone()).filter(|s| !s.trim().is_empty());
         next.model = Some(proposal.model.clone());
         match merged {
             Some(d) if Some(d) > before => {
@@ -352,6 +361,7 @@ mod tests {
         let up = ModelProposal {
             disposition: Disposition::EmergencyDepartment,
             rationale: "r".into(),
+            summary: String::new(),
             concepts: vec![],
             model: "m".into(),
         };
@@ -361,6 +371,7 @@ mod tests {
         let down = ModelProposal {
             disposition: Disposition::SelfCare,
             rationale: "r".into(),
+            summary: String::new(),
             concepts: vec![],
             model: "m".into(),
         };
@@ -375,6 +386,7 @@ mod tests {
         let p = ModelProposal {
             disposition: Disposition::Routine,
             rationale: "r".into(),
+            summary: String::new(),
             concepts: vec!["sweating".into()],
             model: "m".into(),
         };

@@ -48,7 +48,7 @@ impl Advisor {
                 ChatMessage::new(Role::User, describe_for_model(state, knowledge)),
             ],
             schema: proposal_schema(),
-            max_tokens: 256,
+            max_tokens: 384,
         }
     }
 

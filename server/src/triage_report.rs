@@ -68,6 +68,9 @@ pub struct TriageReport {
     pub language: Option<Language>,
     /// The model consulted (`none`: rules only).
     pub model: String,
+    /// The model's clinical summary, when one contributed.
+    #[serde(default)]
+    pub model_summary: Option<String>,
     /// Passages of the patient's own medical reports that support the
     /// decision (filled by retrieval; empty today).
     #[serde(default)]
@@ -238,6 +241,7 @@ impl TriageReport {
             rules_version: state.rules_version.clone(),
             language: state.language,
             model: state.model.clone().unwrap_or_else(|| NO_MODEL.to_owned()),
+            model_summary: state.model_summary.clone(),
             excerpts: Vec::new(),
         })
     }
@@ -333,6 +337,9 @@ impl TriageReport {
             writeln!(out, "Temperature: {t:.1} °C")?;
         }
         writeln!(out)?;
+        if let Some(summary) = &self.model_summary {
+            writeln!(out, "Summary ({}): {summary}", self.model)?;
+        }
         writeln!(out, "Rationale: {}", self.rationale)?;
         writeln!(
             out,

@@ -113,7 +113,7 @@ async fn server_with_model(
 
 #[tokio::test]
 async fn a_model_can_raise_the_concluded_disposition() {
-    let proposal = json!({"disposition": "emergency_department", "rationale": "Exertional chest pain in a high-risk patient: assess today in an emergency department.", "concepts": []});
+    let proposal = json!({"disposition": "emergency_department", "rationale": "Exertional chest pain in a high-risk patient: assess today in an emergency department.", "summary": "Adult with chest pain; denies sweating and breathlessness.", "concepts": []});
     let (base, seen) = fake_model(Some(proposal.to_string())).await;
     let graph = wa::fake_graph().await;
     let (server, _dir) = server_with_model(base, &graph).await;
@@ -132,6 +132,29 @@ async fn a_model_can_raise_the_concluded_disposition() {
     assert!(
         user.starts_with("<patient_data>"),
         "patient words are fenced as data: {user}"
+    );
+    // The clinician's report carries the model's summary and rationale.
+    let storage = server.state.storage.get().unwrap().clone();
+    let report = common::eventually(Duration::from_secs(10), || {
+        let storage = storage.clone();
+        async move {
+            let reports = storage.reports.list_reports(10, 0).await.ok()?;
+            reports
+                .into_iter()
+                .find(|r| r.report["model_summary"].is_string())
+        }
+    })
+    .await
+    .expect("a report with the model's summary");
+    assert!(
+        report.rendered.contains("Summary (medgemma-4b-it)"),
+        "{}",
+        report.rendered
+    );
+    assert!(
+        report.rendered.contains("Model consulted"),
+        "{}",
+        report.rendered
     );
     server.shutdown().await.unwrap();
 }
