@@ -285,3 +285,20 @@ async fn a_role_playing_patient_answers_through_the_chat_endpoint() {
         case.transcript
     );
 }
+
+#[tokio::test(flavor = "multi_thread")]
+async fn an_interrupted_run_keeps_what_it_has_and_says_it_is_partial() {
+    let mut p = plan(SUITE, Mode::Single, "none");
+    p.concurrency = 1;
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = stop.clone();
+    // Ctrl-C sets the same flag: here, after the first case.
+    let out = run(&p, None, None, stop, &move |_| {
+        flag.store(true, std::sync::atomic::Ordering::SeqCst)
+    })
+    .await
+    .unwrap();
+    assert!(out.metrics.partial);
+    assert_eq!(out.cases.len(), 1);
+    assert_eq!(out.metrics.metrics.cases, 1);
+}
