@@ -188,6 +188,40 @@ const PHRASES: &[(&str, &[&str])] = &[
             "कुछ हफ्ते",
             "कुछ हफ़्ते",
             "wiki kadhaa",
+            "several weeks",
+            "for weeks",
+            "plusieurs semaines",
+            "depuis des semaines",
+            "desde hace semanas",
+            "ha semanas",
+            "कई हफ्ते",
+            "कई हफ़्ते",
+            "kai hafte",
+        ],
+    ),
+    (
+        "a few months",
+        &[
+            "a few months",
+            "few months",
+            "several months",
+            "couple of months",
+            "for months",
+            "unos meses",
+            "varios meses",
+            "desde hace meses",
+            "quelques mois",
+            "plusieurs mois",
+            "depuis des mois",
+            "alguns meses",
+            "ha meses",
+            "कुछ महीने",
+            "कुछ महीनों",
+            "कई महीने",
+            "कई महीनों",
+            "kai mahine",
+            "kuch mahine",
+            "miezi kadhaa",
         ],
     ),
 ];
@@ -199,6 +233,7 @@ const PHRASE_HOURS: &[(&str, f64)] = &[
     ("since last week", 168.0),
     ("a few days", 72.0),
     ("a few weeks", 336.0),
+    ("a few months", 2160.0),
 ];
 /// Number words, only read next to a unit ("a week", "dos días", "siku mbili").
 const NUMBER_WORDS: &[(&str, f32)] = &[
@@ -589,6 +624,17 @@ mod tests {
             quantities("headache for 2 weeks").durations,
             vec!["2 weeks"]
         );
+        for text in [
+            "my knee has hurt for several months",
+            "me duele la rodilla desde hace meses",
+            "j'ai mal au genou depuis des mois",
+            "घुटने में कई महीनों से दर्द है",
+            "goti linauma kwa miezi kadhaa",
+        ] {
+            let q = quantities(text);
+            assert_eq!(q.durations, vec!["a few months"], "{text}");
+            assert_eq!(duration_hours("a few months"), Some(2160.0));
+        }
     }
 
     #[test]

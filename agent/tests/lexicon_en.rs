@@ -35,6 +35,30 @@ fn evidence(x: &Extractor, text: &str) -> (Evidence, Vec<Mention>) {
 
 /// `(text, concept)`: the concept must be found, not denied.
 const MUST_MATCH: &[(&str, &str)] = &[
+    // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
+    ("I feel tired all the time lately", "fatigue"),
+    ("she has no energy and is exhausted every day", "fatigue"),
+    ("there was blood in my wee this morning", "haematuria"),
+    ("my urine has gone pink", "haematuria"),
+    ("felt a hard lump in my right breast", "breast_lump"),
+    ("there's a lump under my armpit", "breast_lump"),
+    ("I think I've got shingles", "shingles"),
+    ("a strip of blisters along my ribs", "shingles"),
+    (
+        "shingles on my forehead just above my eye",
+        "shingles_near_eye",
+    ),
+    ("got stung by a wasp on my arm", "insect_bite"),
+    ("my son is covered in mosquito bites", "insect_bite"),
+    ("constant buzzing in my ears", "tinnitus"),
+    ("my ears won't stop ringing", "tinnitus"),
+    (
+        "I suddenly can't hear out of my right ear",
+        "sudden_hearing_loss",
+    ),
+    ("woke up deaf in one ear", "sudden_hearing_loss"),
+    ("my big toenail is digging into the skin", "ingrown_toenail"),
+    ("ingrowing toenail again", "ingrown_toenail"),
     // Chest pain in lay words
     (
         "there's a heavy squeezing feeling across my chest",
@@ -162,6 +186,9 @@ const MUST_MATCH: &[(&str, &str)] = &[
 
 /// `(text, concept)`: the concept is mentioned but denied.
 const MUST_DENY: &[(&str, &str)] = &[
+    // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
+    ("there's no blood in my pee", "haematuria"),
+    ("no ringing in my ears", "tinnitus"),
     ("no pain in my chest", "chest_pain"),
     ("my chest is not tight", "chest_pain"),
     ("her lips are not swelling", "airway_swelling"),
@@ -175,6 +202,19 @@ const MUST_DENY: &[(&str, &str)] = &[
 
 /// `(text, concept)`: must not be read as the concept at all.
 const MUST_NOT: &[(&str, &str)] = &[
+    // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
+    ("I'm tired after a long shift", "fatigue"),
+    ("bitten by a snake on the ankle", "insect_bite"),
+    ("it stings when I pee", "insect_bite"),
+    ("my blood test came back fine", "haematuria"),
+    ("a lump on my arm", "breast_lump"),
+    ("itchy rash on both arms", "shingles"),
+    (
+        "my hearing has got worse over the years",
+        "sudden_hearing_loss",
+    ),
+    ("my phone keeps ringing", "tinnitus"),
+    ("I cut my fingernail too short", "ingrown_toenail"),
     ("I threw up after giving blood", "vomiting_blood"),
     ("I'm sick of blood tests", "vomiting_blood"),
     ("I took my usual tablets this morning", "poisoning"),

@@ -36,6 +36,44 @@ fn describe(mentions: &[Mention]) -> String {
 
 /// `(text, concept)`: the concept must be found, not denied.
 const MUST_MATCH: &[(&str, &str)] = &[
+    // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
+    ("estoy cansado todo el tiempo desde hace semanas", "fatigue"),
+    ("veo sangre en la orina", "haematuria"),
+    ("me encontré un bulto en el seno", "breast_lump"),
+    ("me dio culebrilla", "shingles"),
+    ("me picó una avispa en la mano", "insect_bite"),
+    ("tengo un zumbido en los oídos", "tinnitus"),
+    (
+        "de repente no oigo nada por el oído derecho",
+        "sudden_hearing_loss",
+    ),
+    ("tengo una uña encarnada en el pie", "ingrown_toenail"),
+    ("je suis épuisée tout le temps", "fatigue"),
+    ("du sang dans les urines", "haematuria"),
+    ("j'ai senti une boule dans le sein", "breast_lump"),
+    ("le médecin pense que c'est un zona", "shingles"),
+    ("piqué par une guêpe", "insect_bite"),
+    ("j'ai des acouphènes", "tinnitus"),
+    ("ongle incarné au gros orteil", "ingrown_toenail"),
+    ("estou cansada o tempo todo", "fatigue"),
+    ("urina com sangue", "haematuria"),
+    ("senti um caroço no seio", "breast_lump"),
+    ("acho que é cobreiro", "shingles"),
+    ("bolhas doloridas em faixa na cintura", "shingles"),
+    ("fui picado por um marimbondo", "insect_bite"),
+    ("zumbido no ouvido", "tinnitus"),
+    ("unha encravada no dedão", "ingrown_toenail"),
+    ("पेशाब में खून आ रहा है", "haematuria"),
+    ("स्तन में गांठ महसूस हुई", "breast_lump"),
+    ("कान में सीटी जैसी आवाज़", "tinnitus"),
+    ("मच्छर ने बहुत काटा है", "insect_bite"),
+    ("हमेशा थकान रहती है", "fatigue"),
+    ("nimeumwa na nyuki", "insect_bite"),
+    ("kuna damu kwenye mkojo", "haematuria"),
+    ("nina uvimbe kwenye titi", "breast_lump"),
+    ("nina mkanda wa jeshi", "shingles"),
+    ("nasikia kelele masikioni", "tinnitus"),
+    ("sisikii kwa sikio la kushoto", "sudden_hearing_loss"),
     // Spanish (Latin American and European forms)
     ("me aprieta el pecho desde hace un rato", "chest_pain"),
     ("siento una presión muy fuerte en el pecho", "chest_pain"),
@@ -240,6 +278,13 @@ const MUST_DENY: &[(&str, &str)] = &[
 
 /// `(text, concept)`: ordinary phrases that must not bring the concept.
 const MUST_NOT_MATCH: &[(&str, &str)] = &[
+    // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
+    ("me pican los ojos", "insect_bite"),
+    ("nimeumwa na nyoka", "insect_bite"),
+    ("dor na zona do peito", "shingles"),
+    ("una zona roja en la pierna", "shingles"),
+    ("ça me pique quand je fais pipi", "insect_bite"),
+    ("kichwa kinauma sana", "fatigue"),
     ("tengo la nariz tapada y estornudo", "chest_pain"),
     (
         "me duele la cabeza después de una fiesta",
