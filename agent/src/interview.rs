@@ -431,15 +431,6 @@ pub fn doubt_counts(knowledge: &Knowledge, evidence: &Evidence, concept: &str) -
         })
 }
 
-/// Reads a yes/no answer typed in any supported language.
-pub fn yes_or_no(text: &str, knowledge: &Knowledge) -> Option<bool> {
-    match typed_answer(text, knowledge) {
-        Some(TypedAnswer::Yes | TypedAnswer::Unsure) => Some(true),
-        Some(TypedAnswer::No) => Some(false),
-        None => None,
-    }
-}
-
 /// A typed reply to a yes/no question.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TypedAnswer {
@@ -759,16 +750,22 @@ mod tests {
     fn yes_and_no_are_understood_in_every_language() {
         let k = knowledge();
         for yes in ["Yes", "sí", "Oui", "sim", "हाँ", "Ndiyo", "Not sure"] {
-            assert_eq!(yes_or_no(yes, k), Some(true), "{yes}");
+            assert!(
+                matches!(
+                    typed_answer(yes, k),
+                    Some(TypedAnswer::Yes | TypedAnswer::Unsure)
+                ),
+                "{yes}"
+            );
         }
         for no in ["no", "Non", "não", "नहीं", "hapana"] {
-            assert_eq!(yes_or_no(no, k), Some(false), "{no}");
+            assert_eq!(typed_answer(no, k), Some(TypedAnswer::No), "{no}");
         }
-        assert_eq!(yes_or_no("my chest hurts", k), None);
+        assert_eq!(typed_answer("my chest hurts", k), None);
         // First words and doubt in free replies.
-        assert_eq!(yes_or_no("yes, I'm drenched", k), Some(true));
-        assert_eq!(yes_or_no("No, not at all", k), Some(false));
-        assert_eq!(yes_or_no("não, nada disso", k), Some(false));
+        assert_eq!(typed_answer("yes, I'm drenched", k), Some(TypedAnswer::Yes));
+        assert_eq!(typed_answer("No, not at all", k), Some(TypedAnswer::No));
+        assert_eq!(typed_answer("não, nada disso", k), Some(TypedAnswer::No));
         assert_eq!(typed_answer("No sé", k), Some(TypedAnswer::Unsure));
         assert_eq!(typed_answer("I don't know", k), Some(TypedAnswer::Unsure));
         assert_eq!(

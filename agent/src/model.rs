@@ -54,6 +54,17 @@ pub fn proposal_schema() -> serde_json::Value {
     })
 }
 
+/// The JSON inside a model answer, without the code fence models sometimes
+/// wrap it in despite the schema.
+pub fn strip_code_fence(answer: &str) -> &str {
+    answer
+        .trim()
+        .trim_start_matches("```json")
+        .trim_start_matches("```")
+        .trim_end_matches("```")
+        .trim()
+}
+
 /// Parses a model's answer; concepts the knowledge does not define are dropped.
 pub fn parse_proposal(
     answer: &str,
@@ -69,21 +80,11 @@ pub fn parse_proposal(
         #[serde(default)]
         concepts: Vec<String>,
     }
-    // Models sometimes wrap JSON in a code fence despite the schema.
-    let trimmed = answer
-        .trim()
-        .trim_start_matches("```json")
-        .trim_start_matches("```")
-        .trim_end_matches("```")
-        .trim();
+    let trimmed = strip_code_fence(answer);
     let raw: Raw =
         serde_json::from_str(trimmed).map_err(|e| ProposalError::Invalid(e.to_string()))?;
-    let known = |c: &String| {
-        knowledge
-            .lexicons
-            .values()
-            .any(|l| l.concepts.iter().any(|k| &k.id == c))
-    };
+    let concepts = known_concepts(knowledge);
+    let known = |c: &String| concepts.contains(&c.as_str());
     Ok(ModelProposal {
         disposition: raw.disposition,
         rationale: raw.rationale.chars().take(2000).collect(),
@@ -115,14 +116,10 @@ pub fn describe_for_model(state: &ConversationState, knowledge: &Knowledge) -> S
     if let Some(d) = state.disposition {
         out.push_str(&format!("Current disposition (a floor): {d}\n"));
     }
-    let mut concepts: Vec<&str> = knowledge
-        .lexicons
-        .values()
-        .flat_map(|l| l.concepts.iter().map(|c| c.id.as_str()))
-        .collect();
-    concepts.sort_unstable();
-    concepts.dedup();
-    out.push_str(&format!("Known concept ids: {}\n", concepts.join(", ")));
+    out.push_str(&format!(
+        "Known concept ids: {}\n",
+        known_concepts(knowledge).join(", ")
+    ));
     out
 }
 
@@ -233,12 +230,7 @@ pub fn parse_extraction(
     struct Raw {
         findings: Vec<Finding>,
     }
-    let trimmed = answer
-        .trim()
-        .trim_start_matches("```json")
-        .trim_start_matches("```")
-        .trim_end_matches("```")
-        .trim();
+    let trimmed = strip_code_fence(answer);
     let raw: Raw =
         serde_json::from_str(trimmed).map_err(|e| ProposalError::Invalid(e.to_string()))?;
     let known = known_concepts(knowledge);

@@ -106,13 +106,7 @@ pub trait ChatModel: Send + Sync + std::fmt::Debug {
 
 /// Parses `text` as a JSON object, tolerating a code fence around it.
 pub fn json_object(text: &str) -> Result<serde_json::Value, LlmError> {
-    let trimmed = text
-        .trim()
-        .trim_start_matches("```json")
-        .trim_start_matches("```")
-        .trim_end_matches("```")
-        .trim();
-    match serde_json::from_str::<serde_json::Value>(trimmed) {
+    match serde_json::from_str::<serde_json::Value>(agent::model::strip_code_fence(text)) {
         Ok(v) if v.is_object() => Ok(v),
         Ok(_) => Err(LlmError::Invalid("not a JSON object".to_owned())),
         Err(e) => Err(LlmError::Invalid(e.to_string())),
