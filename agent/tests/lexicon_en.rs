@@ -4,27 +4,10 @@
 //! caregiver forms, misspellings), not copied from the eval suites.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod common;
+
 use agent::extract::{Evidence, Extractor, Mention};
-use prompts::Knowledge;
-
-fn extractor() -> Extractor {
-    Extractor::new(&Knowledge::bundled().unwrap().lexicons)
-}
-
-fn describe(mentions: &[Mention]) -> String {
-    mentions
-        .iter()
-        .map(|m| {
-            format!(
-                "{}{}={:?}",
-                if m.negated { "!" } else { "" },
-                m.concept,
-                m.words
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
+use common::{describe, extractor};
 
 fn evidence(x: &Extractor, text: &str) -> (Evidence, Vec<Mention>) {
     let mentions = x.extract(text);

@@ -4,12 +4,10 @@
 //! suites.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
-use agent::extract::{Extractor, Mention};
-use prompts::Knowledge;
+mod common;
 
-fn extractor() -> Extractor {
-    Extractor::new(&Knowledge::bundled().unwrap().lexicons)
-}
+use agent::extract::Mention;
+use common::{describe, extractor};
 
 fn present(mentions: &[Mention], concept: &str) -> bool {
     mentions.iter().any(|m| m.concept == concept && !m.negated)
@@ -17,21 +15,6 @@ fn present(mentions: &[Mention], concept: &str) -> bool {
 
 fn denied(mentions: &[Mention], concept: &str) -> bool {
     mentions.iter().any(|m| m.concept == concept && m.negated) && !present(mentions, concept)
-}
-
-fn describe(mentions: &[Mention]) -> String {
-    mentions
-        .iter()
-        .map(|m| {
-            format!(
-                "{}{}={:?}",
-                if m.negated { "!" } else { "" },
-                m.concept,
-                m.words
-            )
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 /// `(text, concept)`: the concept must be found, not denied.

@@ -170,18 +170,15 @@ async fn conversation_mode_answers_from_the_vignette_by_similarity() {
     );
 }
 
-/// A fake `/v1/chat/completions` answering `content` for every request.
-async fn fake_openai(content: String) -> String {
+/// A fake `/v1/chat/completions`: `respond` gives the message content for a
+/// request body. Returns the base URL.
+async fn fake_chat(respond: impl Fn(&Value) -> String + Clone + Send + Sync + 'static) -> String {
     let app = axum::Router::new().route(
         "/v1/chat/completions",
         post(move |Json(body): Json<Value>| {
-            let content = content.clone();
+            let respond = respond.clone();
             async move {
-                let content = if body["response_format"]["json_schema"]["name"] == "triage_extraction" {
-                    json!({"findings": []}).to_string()
-                } else {
-                    content
-                };
+                let content = respond(&body);
                 Json(json!({
                     "id": "chatcmpl-1", "object": "chat.completion", "created": 1, "model": "medgemma",
                     "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
@@ -193,6 +190,18 @@ async fn fake_openai(content: String) -> String {
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     format!("http://{addr}/v1")
+}
+
+/// A fake answering `content` to proposals and no findings to extractions.
+async fn fake_openai(content: String) -> String {
+    fake_chat(move |body| {
+        if body["response_format"]["json_schema"]["name"] == "triage_extraction" {
+            json!({"findings": []}).to_string()
+        } else {
+            content.clone()
+        }
+    })
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -242,26 +251,15 @@ async fn the_openai_backend_can_raise_but_garbage_leaves_the_rules_result() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn a_role_playing_patient_answers_through_the_chat_endpoint() {
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(|Json(body): Json<Value>| async move {
-            assert_eq!(body["response_format"]["json_schema"]["name"], "patient_answer");
-            let content = json!({"answer": "yes, I'm sweating a lot"}).to_string();
-            Json(json!({
-                "id": "chatcmpl-2", "object": "chat.completion", "created": 1, "model": "patient",
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
-            }))
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    let patient = llm::OpenAiCompatible::new(
-        reqwest::Client::new(),
-        &format!("http://{addr}/v1"),
-        "patient",
-        None,
-    );
+    let base = fake_chat(|body| {
+        assert_eq!(
+            body["response_format"]["json_schema"]["name"],
+            "patient_answer"
+        );
+        json!({"answer": "yes, I'm sweating a lot"}).to_string()
+    })
+    .await;
+    let patient = llm::OpenAiCompatible::new(reqwest::Client::new(), &base, "patient", None);
     let mut p = plan(
         r#"{"id":"rp1","scheme":"five","gold":"emergency_ambulance","opening":"my chest hurts","vignette":"Crushing chest pain with sweating."}"#,
         Mode::Conversation,

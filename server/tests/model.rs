@@ -15,16 +15,20 @@ use serde_json::{Value, json};
 use server::app::{self, StartOptions};
 use server::config::ModelBackend;
 
-/// A fake `/v1/chat/completions` answering `content` (or HTTP 500 when `None`).
-async fn fake_model(content: Option<String>) -> (String, Arc<Mutex<Vec<Value>>>) {
+/// A fake `/v1/chat/completions`: `respond` gives the message content for a
+/// request body, or `None` for an HTTP 500. Every request body is recorded.
+async fn fake_chat(
+    respond: impl Fn(&Value) -> Option<String> + Clone + Send + Sync + 'static,
+) -> (String, Arc<Mutex<Vec<Value>>>) {
     let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
     let recorded = seen.clone();
     let app = axum::Router::new().route(
         "/v1/chat/completions",
         post(move |Json(body): Json<Value>| {
             let recorded = recorded.clone();
-            let content = content.clone();
+            let respond = respond.clone();
             async move {
+                let content = respond(&body);
                 recorded.lock().unwrap().push(body);
                 match content {
                     Some(content) => (
@@ -44,6 +48,11 @@ async fn fake_model(content: Option<String>) -> (String, Arc<Mutex<Vec<Value>>>)
     let addr = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, app).await });
     (format!("http://{addr}/v1"), seen)
+}
+
+/// A fake answering `content` to every request (or HTTP 500 when `None`).
+async fn fake_model(content: Option<String>) -> (String, Arc<Mutex<Vec<Value>>>) {
+    fake_chat(move |_| content.clone()).await
 }
 
 /// Answers "no" to every question until the bot concludes; returns the last reply text.
@@ -195,31 +204,16 @@ async fn fake_model_by_schema(
     extraction: Value,
     proposal: Value,
 ) -> (String, Arc<Mutex<Vec<Value>>>) {
-    let seen: Arc<Mutex<Vec<Value>>> = Arc::default();
-    let recorded = seen.clone();
-    let app = axum::Router::new().route(
-        "/v1/chat/completions",
-        post(move |Json(body): Json<Value>| {
-            let recorded = recorded.clone();
-            let (extraction, proposal) = (extraction.clone(), proposal.clone());
-            async move {
-                let content = if body["response_format"]["json_schema"]["name"] == "triage_extraction" {
-                    extraction.to_string()
-                } else {
-                    proposal.to_string()
-                };
-                recorded.lock().unwrap().push(body);
-                Json(json!({
-                    "id": "chatcmpl-test", "object": "chat.completion", "created": 1732500000, "model": "medgemma-4b-it",
-                    "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "finish_reason": "stop"}]
-                }))
-            }
-        }),
-    );
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap();
-    tokio::spawn(async move { axum::serve(listener, app).await });
-    (format!("http://{addr}/v1"), seen)
+    fake_chat(move |body| {
+        Some(
+            if body["response_format"]["json_schema"]["name"] == "triage_extraction" {
+                extraction.to_string()
+            } else {
+                proposal.to_string()
+            },
+        )
+    })
+    .await
 }
 
 #[tokio::test]
