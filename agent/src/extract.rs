@@ -11,11 +11,13 @@
 //! present, and a concept once present stays present for the conversation —
 //! a later denial does not erase an earlier report.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use prompts::Language;
 use prompts::lexicon::Lexicon;
 use serde::{Deserialize, Serialize};
+
+use crate::normalize::{Abbreviations, normalize, unstretched};
 
 /// One concept found in the patient's words.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -73,6 +75,7 @@ fn fold_char(c: char) -> char {
         'í' | 'ì' | 'î' | 'ï' => 'i',
         'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
         'ú' | 'ù' | 'û' | 'ü' => 'u',
+        'ý' | 'ÿ' => 'y',
         'ç' => 'c',
         'ñ' => 'n',
         '’' | '‘' | '`' => '\'',
@@ -81,6 +84,9 @@ fn fold_char(c: char) -> char {
 }
 
 /// Lower-cases, removes Latin accents, splits into words with clause breaks.
+/// The text is [`normalize`]d first (quotes, dashes, spaces, fullwidth
+/// forms, combining accents, emoji), so lexicon phrases and messages are
+/// compared in one spelling.
 pub fn tokenize(text: &str) -> Vec<String> {
     let mut tokens = Vec::new();
     let mut word = String::new();
@@ -89,19 +95,51 @@ pub fn tokenize(text: &str) -> Vec<String> {
             tokens.push(std::mem::take(word));
         }
     };
-    for c in text.chars().flat_map(char::to_lowercase).map(fold_char) {
+    let normalized = normalize(text);
+    for c in normalized
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(fold_char)
+    {
         if c.is_whitespace() {
             flush(&mut word, &mut tokens);
         } else if matches!(
             c,
-            '.' | ',' | ';' | ':' | '!' | '?' | '¿' | '¡' | '।' | '\n'
+            '.' | ',' | ';' | ':' | '!' | '?' | '¿' | '¡' | '।' | '…' | '\n'
         ) {
             flush(&mut word, &mut tokens);
             if tokens.last().is_none_or(|t| t != BREAK) {
                 tokens.push(BREAK.to_owned());
             }
-        } else if matches!(c, '"' | '(' | ')' | '[' | ']' | '/' | '*' | '-' | '–' | '—') {
+        } else if matches!(
+            c,
+            '"' | '('
+                | ')'
+                | '['
+                | ']'
+                | '{'
+                | '}'
+                | '/'
+                | '\\'
+                | '*'
+                | '-'
+                | '&'
+                | '='
+                | '<'
+                | '>'
+                | '~'
+                | '^'
+                | '_'
+                | '#'
+                | '@'
+        ) {
             flush(&mut word, &mut tokens);
+        } else if ('\u{0300}'..='\u{036F}').contains(&c) {
+            // Left by lower-casing ("İ" is "i" + U+0307): accents are ignored.
+        } else if c == 'œ' {
+            word.push_str("oe");
+        } else if c == 'æ' {
+            word.push_str("ae");
         } else {
             word.push(c);
         }
@@ -201,7 +239,9 @@ pub struct CompiledLexicon {
     breaks: Vec<Vec<String>>,
     window: usize,
     negation_follows: bool,
-    concepts: Vec<(String, Vec<Vec<String>>)>,
+    /// Per concept: its id, its phrases (terms first, then denials) and how
+    /// many of them are terms.
+    concepts: Vec<(String, Vec<Vec<String>>, usize)>,
     /// Terms (concept index, term index) by the exact token they start with.
     first_exact: HashMap<String, Vec<(usize, usize)>>,
     /// Terms whose first slot has a wildcard or a gap: tried everywhere.
@@ -212,13 +252,15 @@ pub struct CompiledLexicon {
 impl CompiledLexicon {
     /// Tokenises every phrase once.
     pub fn new(lexicon: &Lexicon) -> Self {
-        let concepts: Vec<(String, Vec<Vec<String>>)> = lexicon
+        let concepts: Vec<(String, Vec<Vec<String>>, usize)> = lexicon
             .concepts
             .iter()
             .map(|c| {
+                let phrases = c.terms.iter().chain(&c.denials);
                 (
                     c.id.clone(),
-                    c.terms.iter().map(|t| phrase_tokens(t)).collect(),
+                    phrases.map(|t| phrase_tokens(t)).collect(),
+                    c.terms.len(),
                 )
             })
             .collect();
@@ -226,14 +268,14 @@ impl CompiledLexicon {
             lexicon.negations.iter().map(|n| phrase_tokens(n)).collect();
         let vocabulary = concepts
             .iter()
-            .flat_map(|(_, terms)| terms.iter().flatten())
+            .flat_map(|(_, terms, _)| terms.iter().flatten())
             .chain(negations.iter().flatten())
             .flat_map(|t| t.split('|').map(str::to_owned))
             .filter(|t| t != GAP && !t.ends_with('*') && t.chars().count() > 2)
             .collect();
         let mut first_exact: HashMap<String, Vec<(usize, usize)>> = HashMap::new();
         let mut first_other = Vec::new();
-        for (ci, (_, terms)) in concepts.iter().enumerate() {
+        for (ci, (_, terms, _)) in concepts.iter().enumerate() {
             for (ti, term) in terms.iter().enumerate() {
                 let Some(first) = term.first() else { continue };
                 if first == GAP || first.split('|').any(|alt| alt.ends_with('*')) {
@@ -276,6 +318,17 @@ impl CompiledLexicon {
             .iter()
             .flat_map(|u| find(tokens, u))
             .collect()
+    }
+
+    /// Whether doubt is expressed just before `start`, in the same clause
+    /// ("not sure he's afebrile").
+    fn doubted(&self, tokens: &[String], start: usize) -> bool {
+        self.doubts(tokens).iter().any(|&(s, e)| {
+            (s <= start && start < e)
+                || (e <= start
+                    && start - e <= self.window
+                    && !tokens[e..start].iter().any(|t| t == BREAK))
+        })
     }
 
     /// Whether one of this language's negation cues governs the phrase at
@@ -329,7 +382,7 @@ impl CompiledLexicon {
                 if let Some(end) = self
                     .concepts
                     .get(ci)
-                    .and_then(|(_, terms)| terms.get(ti))
+                    .and_then(|(_, terms, _)| terms.get(ti))
                     .and_then(|term| match_at(tokens, i, term))
                 {
                     hits.push((ci, ti, i, end));
@@ -339,9 +392,23 @@ impl CompiledLexicon {
         // The order of the full scan: concept, term, position.
         hits.sort_unstable();
         hits.dedup();
+        let is_denial = |ci: usize, ti: usize| self.concepts.get(ci).is_some_and(|c| ti >= c.2);
+        // A denial inside a term of its concept is the term's ("non blanching
+        // rash"); a term inside a longer denial is the denial's ("chest pain
+        // free").
+        let covered = |&(ci, ti, start, end): &(usize, usize, usize, usize)| {
+            let denial = is_denial(ci, ti);
+            hits.iter().any(|&(cj, tj, s, e)| {
+                cj == ci
+                    && is_denial(cj, tj) != denial
+                    && s <= start
+                    && end <= e
+                    && (denial || e - s > end - start)
+            })
+        };
         let mut out = Vec::with_capacity(hits.len());
-        for (ci, ti, start, end) in hits {
-            let Some((concept, terms)) = self.concepts.get(ci) else {
+        for &(ci, ti, start, end) in hits.iter().filter(|h| !covered(h)) {
+            let Some((concept, terms, _)) = self.concepts.get(ci) else {
                 continue;
             };
             let gapped = terms.get(ti).is_some_and(|t| t.iter().any(|s| s == GAP));
@@ -352,10 +419,21 @@ impl CompiledLexicon {
                     .negations
                     .iter()
                     .any(|n| !find(&tokens[start..end], n).is_empty());
+            let governed = cue_in_gap || judge.negated(tokens, start, end);
+            let negated = if is_denial(ci, ti) {
+                // Doubt about a denial leaves the concept unknown; a negated
+                // denial ("not afebrile") reports it.
+                if judge.doubted(tokens, start) {
+                    continue;
+                }
+                !governed
+            } else {
+                governed
+            };
             out.push(Mention {
                 concept: concept.clone(),
                 words: tokens[start..end].join(" "),
-                negated: cue_in_gap || judge.negated(tokens, start, end),
+                negated,
                 language: self.language,
             });
         }
@@ -363,10 +441,41 @@ impl CompiledLexicon {
     }
 }
 
+/// Every word slot of every phrase and cue, alternatives split, wildcards
+/// kept with their `*`.
+fn source_words(lexicons: &BTreeMap<Language, Lexicon>) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for l in lexicons.values() {
+        let concepts = l
+            .concepts
+            .iter()
+            .flat_map(|c| c.terms.iter().chain(&c.denials));
+        let cues = l
+            .negations
+            .iter()
+            .chain(&l.uncertainty)
+            .chain(&l.clause_breaks);
+        for phrase in concepts.chain(cues) {
+            for slot in phrase_tokens(phrase) {
+                out.extend(slot.split('|').map(str::to_owned));
+            }
+        }
+    }
+    out
+}
+
 /// All lexicons, ready to match.
 #[derive(Debug, Clone)]
 pub struct Extractor {
     lexicons: Vec<CompiledLexicon>,
+    /// Every lexicon's `[abbreviations]`, expanded before tokenising.
+    abbreviations: Abbreviations,
+    /// Every lexicon's `[respellings]`, as tokens.
+    respellings: HashMap<String, Vec<String>>,
+    /// Every word the lexicons' phrases use, to resolve stretched words.
+    words: HashSet<String>,
+    /// The prefixes of their `*` wildcards, likewise.
+    prefixes: Vec<String>,
     /// How many lexicons each vocabulary word belongs to: a word shared by
     /// several languages says less about which one the patient writes.
     shared: HashMap<String, u32>,
@@ -378,6 +487,31 @@ const WORD_WEIGHT: u32 = 60;
 impl Extractor {
     /// Compiles the bundled lexicons.
     pub fn new(lexicons: &BTreeMap<Language, Lexicon>) -> Self {
+        let abbreviations = Abbreviations::new(lexicons.values().flat_map(|l| {
+            l.abbreviations
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str()))
+        }));
+        let mut respellings = HashMap::new();
+        for (key, words) in lexicons.values().flat_map(|l| &l.respellings) {
+            if let Some(key) = tokenize(key).into_iter().next() {
+                respellings.entry(key).or_insert_with(|| {
+                    tokenize(words).into_iter().filter(|t| t != BREAK).collect()
+                });
+            }
+        }
+        let raw = source_words(lexicons);
+        let prefixes = raw
+            .iter()
+            .filter_map(|w| w.strip_suffix('*'))
+            .filter(|p| !p.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let words = raw
+            .into_iter()
+            .filter(|w| !w.ends_with('*') && w != GAP)
+            .chain(respellings.keys().cloned())
+            .collect();
         let lexicons: Vec<CompiledLexicon> = lexicons.values().map(CompiledLexicon::new).collect();
         let mut shared = HashMap::new();
         for lexicon in &lexicons {
@@ -385,7 +519,45 @@ impl Extractor {
                 *shared.entry(word.clone()).or_insert(0) += 1;
             }
         }
-        Self { lexicons, shared }
+        Self {
+            lexicons,
+            abbreviations,
+            respellings,
+            words,
+            prefixes,
+            shared,
+        }
+    }
+
+    /// The message as the lexicons see it: normalised, abbreviations
+    /// expanded ("SOB" → "short of breath"), tokenised, stretched words
+    /// resolved ("soooo" → "so"), text-speak respelled ("2day" → "today").
+    pub fn tokens(&self, text: &str) -> Vec<String> {
+        let expanded = self.abbreviations.expand(&normalize(text));
+        let mut out = Vec::new();
+        for token in tokenize(&expanded) {
+            let token = self.unstretch(token);
+            match self.respellings.get(&token) {
+                Some(words) => out.extend(words.iter().cloned()),
+                None => out.push(token),
+            }
+        }
+        out
+    }
+
+    /// A stretched word as the spelling the lexicons know ("heeelp" is
+    /// "help", "bleeeding" is "bleeding"); unknown ones keep doubled letters.
+    fn unstretch(&self, token: String) -> String {
+        let spellings = unstretched(&token);
+        let known = |w: &String| {
+            self.words.contains(w) || self.prefixes.iter().any(|p| w.starts_with(p.as_str()))
+        };
+        spellings
+            .iter()
+            .find(|w| known(w))
+            .or(spellings.first())
+            .cloned()
+            .unwrap_or(token)
     }
 
     /// Mentions in every language (patients mix languages), deduplicated per
@@ -398,7 +570,7 @@ impl Extractor {
     /// As [`Extractor::extract`], judging negation in `fallback` when the
     /// message's own language cannot be told (e.g. the conversation's).
     pub fn extract_in(&self, text: &str, fallback: Option<Language>) -> Vec<Mention> {
-        let tokens = tokenize(text);
+        let tokens = self.tokens(text);
         let judge = self
             .detect_tokens(text, &tokens)
             .or(fallback)
@@ -417,7 +589,7 @@ impl Extractor {
 
     /// The language the text is most likely in, if any lexicon recognises it.
     pub fn detect_language(&self, text: &str) -> Option<Language> {
-        self.detect_tokens(text, &tokenize(text))
+        self.detect_tokens(text, &self.tokens(text))
     }
 
     fn detect_tokens(&self, text: &str, tokens: &[String]) -> Option<Language> {
@@ -598,6 +770,7 @@ mod tests {
         lexicon.concepts.push(prompts::lexicon::ConceptTerms {
             id: "test_gap".into(),
             terms: vec!["lips .. swell*".into()],
+            ..Default::default()
         });
         let c = CompiledLexicon::new(&lexicon);
         let m = c.mentions(&tokenize("her lips are not swelling"), None);

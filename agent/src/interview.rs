@@ -30,13 +30,19 @@ use crate::quantities;
 pub const MAX_QUESTIONS: usize = 8;
 
 /// A question the interview asks. Kept in the conversation state as a
-/// string: the concept id, or the reserved `severity` / `duration` (no
-/// concept may use those ids; loading checks it).
+/// string: the concept id, `followup:<concept>`, `reading:<vital kind>`, or
+/// the reserved `severity` / `duration` (no concept may use those ids;
+/// loading checks it).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(from = "String", into = "String")]
 pub enum Question {
     /// Yes/no: is this concept present? Answered with buttons or typed.
     Concept(String),
+    /// Yes/no: a concrete check a lay person can do ("can you touch your
+    /// chin to your chest?"), asked after "I don't know" about the concept.
+    Followup(String),
+    /// A reading from a device the patient has (`spo2`, `heart_rate`, …). Typed.
+    Reading(String),
     /// How bad is it, 0–10? Typed.
     Severity,
     /// How long has it been going on? Typed.
@@ -45,30 +51,48 @@ pub enum Question {
 
 impl Question {
     /// The key stored in the state and used in reply-button ids.
-    pub fn key(&self) -> &str {
+    pub fn key(&self) -> String {
         match self {
-            Question::Concept(c) => c,
+            Question::Concept(c) => c.clone(),
+            Question::Followup(c) => format!("followup:{c}"),
+            Question::Reading(k) => format!("reading:{k}"),
+            Question::Severity => "severity".to_owned(),
+            Question::Duration => "duration".to_owned(),
+        }
+    }
+
+    /// What the question is about: the concept (also of a follow-up), the
+    /// vital sign, or `severity` / `duration`. Eval patients answer by it.
+    pub fn topic(&self) -> &str {
+        match self {
+            Question::Concept(c) | Question::Followup(c) | Question::Reading(c) => c,
             Question::Severity => "severity",
             Question::Duration => "duration",
         }
     }
 
-    /// The concept asked about, for a yes/no question.
+    /// The concept asked about, for a yes/no question (a follow-up included).
     pub fn concept(&self) -> Option<&str> {
         match self {
-            Question::Concept(c) => Some(c),
+            Question::Concept(c) | Question::Followup(c) => Some(c),
             _ => None,
         }
     }
 
     /// Whether the answer is yes/no (reply buttons); the others are typed.
     pub fn is_yes_no(&self) -> bool {
-        matches!(self, Question::Concept(_))
+        matches!(self, Question::Concept(_) | Question::Followup(_))
     }
 }
 
 impl From<String> for Question {
     fn from(key: String) -> Self {
+        if let Some(c) = key.strip_prefix("followup:") {
+            return Question::Followup(c.to_owned());
+        }
+        if let Some(k) = key.strip_prefix("reading:") {
+            return Question::Reading(k.to_owned());
+        }
         match key.as_str() {
             "severity" => Question::Severity,
             "duration" => Question::Duration,
@@ -87,14 +111,14 @@ impl From<Question> for String {
     fn from(q: Question) -> Self {
         match q {
             Question::Concept(c) => c,
-            other => other.key().to_owned(),
+            other => other.key(),
         }
     }
 }
 
 impl fmt::Display for Question {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.key())
+        f.write_str(&self.key())
     }
 }
 
@@ -238,6 +262,9 @@ impl Planner<'_> {
                 !self.evidence().has(c)
                     && !self.evidence().absent.contains(c)
                     && self.knowledge.question(Language::En, c).is_some()
+                    // Never a question that cannot apply to this patient
+                    // (a testicle to a woman, pregnancy to a man or a child).
+                    && crate::demographics::question_applies(c, &self.state.demographics)
                     && self
                         .knowledge
                         .protocols
@@ -245,6 +272,8 @@ impl Planner<'_> {
             }
             Question::Severity => self.state.severity.is_none(),
             Question::Duration => self.numbers.durations.is_empty(),
+            // Follow-ups and readings are asked by their own policies, not planned.
+            Question::Followup(_) | Question::Reading(_) => false,
         }
     }
 
@@ -407,6 +436,26 @@ pub fn next_question(knowledge: &Knowledge, state: &ConversationState) -> Option
 /// single-mode accuracy 0.554, under-triage 0.068, over-triage 0.378;
 /// doubt never yes 0.774 / 0.160 / 0.065; see docs/triage.md for this rule.
 pub fn doubt_counts(knowledge: &Knowledge, evidence: &Evidence, concept: &str) -> bool {
+    doubt_in_rules(knowledge, evidence, concept, true)
+}
+
+/// Whether doubt about `concept` leaves a red flag of this story open at
+/// all (any rule, confirm-only ones included): then a concrete follow-up is
+/// worth asking, and unresolved doubt is worth telling the clinician.
+pub fn doubt_plausible(knowledge: &Knowledge, evidence: &Evidence, concept: &str) -> bool {
+    doubt_in_rules(knowledge, evidence, concept, false)
+}
+
+/// Doubt about `concept` is plausible for a rule when the patient reported
+/// another of its concepts. With `counting`, red-flag rules whose signs must
+/// be confirmed (`prompts/data/doubt.toml`) do not count.
+fn doubt_in_rules(
+    knowledge: &Knowledge,
+    evidence: &Evidence,
+    concept: &str,
+    counting: bool,
+) -> bool {
+    let policy = prompts::doubt::DoubtPolicy::bundled().ok();
     let other_reported = |mut concepts: Box<dyn Iterator<Item = &str> + '_>| {
         let mut belongs = false;
         let mut other = false;
@@ -423,6 +472,7 @@ pub fn doubt_counts(knowledge: &Knowledge, evidence: &Evidence, concept: &str) -
         .rules
         .rules
         .iter()
+        .filter(|r| !counting || !policy.is_some_and(|p| p.must_confirm(&r.id)))
         .any(|r| other_reported(Box::new(r.concepts())))
         || knowledge.protocols.protocols.iter().any(|p| {
             p.rules

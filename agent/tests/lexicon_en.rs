@@ -18,6 +18,23 @@ fn evidence(x: &Extractor, text: &str) -> (Evidence, Vec<Mention>) {
 
 /// `(text, concept)`: the concept must be found, not denied.
 const MUST_MATCH: &[(&str, &str)] = &[
+    // Clinical words, shorthand and text-speak (2026.12.3)
+    ("known angina, chest discomfort since 6am", "chest_pain"),
+    ("orthopnoea for a week", "breathless"),
+    (
+        "she had a syncopal episode in the shower",
+        "loss_of_consciousness",
+    ),
+    ("word finding difficulty since lunch", "slurred_speech"),
+    ("pr bleeding this morning", "rectal_bleeding"),
+    ("coffee ground emesis", "vomiting_blood"),
+    ("his poo has been black for 2 days", "black_stools"),
+    ("pain behind my eye when i read", "eye_pain"),
+    ("my eyes look red and they itch", "red_eye"),
+    ("vision is fuzzy in my left eye", "blurred_vision"),
+    ("it stings to wee", "urinary_pain"),
+    ("twisted my ankle on the stairs", "sprain"),
+    ("rigors overnight", "fever"),
     // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
     ("I feel tired all the time lately", "fatigue"),
     ("she has no energy and is exhausted every day", "fatigue"),
@@ -165,10 +182,47 @@ const MUST_MATCH: &[(&str, &str)] = &[
     ("my ear keeps leaking", "ear_discharge"),
     ("everyone would be better off without me", "hopelessness"),
     ("my son's temperature 39 since lunch", "fever"),
+    // Generic body-part x pain patterns and lay serious signs (red flags 2026.12.2)
+    ("my tummy has been really hurting since lunch", "abdominal_pain"),
+    ("pain in her lower belly all night", "abdominal_pain"),
+    ("his head is pounding and throbbing", "headache"),
+    ("my lower back is killing me", "back_pain"),
+    ("she keeps pulling at her ear and crying", "ear_pain"),
+    ("stabbing pain behind both eyes", "eye_pain"),
+    ("my throat is really raw", "sore_throat"),
+    ("my back tooth is throbbing", "toothache"),
+    ("aching pain in both knees", "limb_pain"),
+    ("my kidneys really hurt", "flank_pain"),
+    ("my dad says we would all be better off without him", "hopelessness"),
+    ("she has been saving up her paracetamol", "self_harm"),
+    ("he talked about wanting to kill himself", "self_harm"),
+    ("my toddler ate some of nan's tablets", "poisoning"),
+    ("she swallowed a button battery", "poisoning"),
+    ("his eyes rolled back and he went stiff then started jerking", "seizure"),
+    ("I gave birth at home and I'm soaking through pads", "soaking_pads"),
+    ("passing clots the size of a plum", "soaking_pads"),
+    ("he hasn't passed urine since last night", "bladder_bowel_loss"),
+    ("no urine at all today and his bladder feels full", "bladder_bowel_loss"),
+    ("cold hands and feet and she's not herself", "mottled_skin"),
+    ("got oven cleaner in my eye", "chemical_eye_injury"),
+    ("splashed bleach into his eyes", "chemical_eye_injury"),
+    ("the baby won't breastfeed at all", "feeding_danger_sign"),
+    ("he vomits everything he drinks", "feeding_danger_sign"),
+    ("I was diagnosed with dengue yesterday", "dengue"),
+    ("her gums keep bleeding", "bleeding_gums"),
+    ("she's on chemo for breast cancer", "chemotherapy"),
+    ("a curtain coming across the vision in my left eye", "sudden_vision_loss"),
+    ("temp is 38.5 this morning", "fever"),
+    ("he can only say a few words between breaths", "too_breathless_to_speak"),
 ];
 
 /// `(text, concept)`: the concept is mentioned but denied.
 const MUST_DENY: &[(&str, &str)] = &[
+    // Denials by meaning (2026.12.3)
+    ("afebrile on arrival", "fever"),
+    ("neck supple", "stiff_neck"),
+    ("talking in full sentences", "too_breathless_to_speak"),
+    ("alert and oriented", "confusion"),
     // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
     ("there's no blood in my pee", "haematuria"),
     ("no ringing in my ears", "tinnitus"),
@@ -181,10 +235,17 @@ const MUST_DENY: &[(&str, &str)] = &[
     ("no stiff neck", "stiff_neck"),
     ("her lips aren't blue", "blue_lips"),
     ("I don't want to die", "self_harm"),
+    // Negated gap patterns (red flags 2026.12.2)
+    ("no pain in my tummy", "abdominal_pain"),
+    ("my head isn't hurting any more", "headache"),
 ];
 
 /// `(text, concept)`: must not be read as the concept at all.
 const MUST_NOT: &[(&str, &str)] = &[
+    // Ordinary words that are also shorthand (2026.12.3)
+    ("I sob at night", "breathless"),
+    ("the loc was changed", "loss_of_consciousness"),
+    ("my son has CPR training", "chest_pain"),
     // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
     ("I'm tired after a long shift", "fatigue"),
     ("bitten by a snake on the ankle", "insect_bite"),
@@ -224,6 +285,15 @@ const MUST_NOT: &[(&str, &str)] = &[
         "self_harm",
     ),
     ("my skin feels hot and itchy after the sun", "fever"),
+    // Near misses of the red flags 2026.12.2 patterns
+    ("the chest pain came back this morning", "back_pain"),
+    ("he has a chest infection", "chest_pain"),
+    ("I take my tablets every morning with breakfast", "poisoning"),
+    ("I always have cold hands and feet in winter", "mottled_skin"),
+    ("my eyes sting from the swimming pool", "chemical_eye_injury"),
+    ("heavy periods, I change my pad every few hours", "soaking_pads"),
+    ("she's drinking and feeding well", "feeding_danger_sign"),
+    ("it is very hot today", "fever"),
 ];
 
 #[test]

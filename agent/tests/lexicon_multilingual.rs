@@ -19,6 +19,26 @@ fn denied(mentions: &[Mention], concept: &str) -> bool {
 
 /// `(text, concept)`: the concept must be found, not denied.
 const MUST_MATCH: &[(&str, &str)] = &[
+    // Clinical words and text-speak (2026.12.3)
+    ("refiere disnea de esfuerzo", "breathless"),
+    ("tuvo un síncope en la calle", "loss_of_consciousness"),
+    ("presenta melena desde ayer", "black_stools"),
+    ("hematemesis esta mañana", "vomiting_blood"),
+    ("rectorragia abundante", "rectal_bleeding"),
+    ("tengo la vista borrosa", "blurred_vision"),
+    ("dyspnée d'effort", "breathless"),
+    ("douleur rétrosternale depuis ce matin", "chest_pain"),
+    ("jai mal a l'oeil", "eye_pain"),
+    ("il a fait une rectorragie", "rectal_bleeding"),
+    ("dispneia aos esforços", "breathless"),
+    ("teve uma síncope", "loss_of_consciousness"),
+    ("estou com a visão embaçada", "blurred_vision"),
+    ("vc acha q é falta de ar?", "breathless"),
+    ("saans lene mein dikkat ho rahi hai", "breathless"),
+    ("सीने में भारीपन है", "chest_pain"),
+    ("kali potty aa rahi hai", "black_stools"),
+    ("naona ukungu tangu jana", "blurred_vision"),
+    ("amezirai sokoni", "loss_of_consciousness"),
     // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
     ("estoy cansado todo el tiempo desde hace semanas", "fatigue"),
     ("veo sangre en la orina", "haematuria"),
@@ -221,10 +241,63 @@ const MUST_MATCH: &[(&str, &str)] = &[
     ("bibi yangu mdomo umepinda", "face_droop"),
     ("mtoto ana homa na shingo ngumu", "stiff_neck"),
     ("damu inatoka nyingi na haikomi", "severe_bleeding"),
+    // Generic body-part x pain patterns and lay serious signs (red flags 2026.12.2)
+    ("me duele muchísimo la barriga desde anoche", "abdominal_pain"),
+    ("j'ai très mal au bas du ventre", "abdominal_pain"),
+    ("estou com muita dor na barriga", "abdominal_pain"),
+    ("पेट के नीचे बहुत दर्द है", "abdominal_pain"),
+    ("tumbo linamuuma sana tangu jana", "abdominal_pain"),
+    ("la cabeza me va a estallar", "headache"),
+    ("j'ai mal au fond de l'oreille", "ear_pain"),
+    ("kichwa kinaniuma sana", "headache"),
+    ("आँखों में बहुत जलन और दर्द है", "eye_pain"),
+    ("dor forte no joelho esquerdo", "limb_pain"),
+    ("está guardando pastillas en su cajón", "self_harm"),
+    ("il cache des médicaments dans sa chambre", "self_harm"),
+    ("ela está juntando comprimidos", "self_harm"),
+    ("वह गोलियां जमा कर रहा है", "self_harm"),
+    ("anaficha vidonge chumbani", "self_harm"),
+    ("mi hija se ha tomado unas pastillas", "poisoning"),
+    ("il a avalé des cachets de sa mère", "poisoning"),
+    ("meu filho engoliu comprimidos da avó", "poisoning"),
+    ("बच्चे ने गलती से दवा निगल ली", "poisoning"),
+    ("mtoto amemeza vidonge vya bibi", "poisoning"),
+    ("le dio una convulsión con la fiebre", "seizure"),
+    ("बच्चे को दौरा पड़ा", "seizure"),
+    ("ficou com os olhos revirados e tremendo todo", "seizure"),
+    ("manchas moradas en las rodillas", "mottled_skin"),
+    ("घुटनों पर नीले धब्बे हैं", "mottled_skin"),
+    ("mikono na miguu ni baridi sana", "mottled_skin"),
+    ("no ha orinado desde ayer", "bladder_bowel_loss"),
+    ("il n'a pas uriné depuis hier soir", "bladder_bowel_loss"),
+    ("não urinou desde ontem", "bladder_bowel_loss"),
+    ("12 घंटे से पेशाब नहीं हुआ", "bladder_bowel_loss"),
+    ("hajakojoa tangu jana", "bladder_bowel_loss"),
+    ("empapo una compresa cada hora", "soaking_pads"),
+    ("amebadilisha khanga nne", "soaking_pads"),
+    ("amejifungua jana usiku", "pregnant"),
+    ("o teste deu positivo", "pregnant"),
+    ("le entró lejía en el ojo", "chemical_eye_injury"),
+    ("आंख में चूना चला गया", "chemical_eye_injury"),
+    ("mon bébé ne tète plus", "feeding_danger_sign"),
+    ("mtoto hawezi kunyonya", "feeding_danger_sign"),
+    ("बच्चा दूध नहीं पी रहा", "feeding_danger_sign"),
+    ("tengo dengue", "dengue"),
+    ("डेंगू हो गया है", "dengue"),
+    ("a gengiva está sangrando", "bleeding_gums"),
+    ("estoy en quimioterapia", "chemotherapy"),
 ];
 
 /// `(text, concept)`: the concept must be found and denied.
 const MUST_DENY: &[(&str, &str)] = &[
+    // Denials by meaning (2026.12.3)
+    ("está afebril", "fever"),
+    ("consciente y orientado", "confusion"),
+    ("patient apyrétique", "fever"),
+    ("parle normalement", "too_breathless_to_speak"),
+    ("paciente afebril e lúcido e orientado", "confusion"),
+    ("सब पहचान रहा है", "confusion"),
+    ("anajitambua", "confusion"),
     ("no tengo fiebre", "fever"),
     ("sin dolor en el pecho", "chest_pain"),
     ("no me falta el aire", "breathless"),
@@ -257,10 +330,16 @@ const MUST_DENY: &[(&str, &str)] = &[
     ("sina maumivu ya kifua", "chest_pain"),
     ("hana degedege", "seizure"),
     ("hana homa", "fever"),
+    // Negated gap patterns (red flags 2026.12.2)
+    ("पेट में दर्द नहीं है", "abdominal_pain"),
+    ("no me duele la barriga", "abdominal_pain"),
 ];
 
 /// `(text, concept)`: ordinary phrases that must not bring the concept.
 const MUST_NOT_MATCH: &[(&str, &str)] = &[
+    // Shorthand stays case-sensitive (2026.12.3)
+    ("yo tengo tos", "child"),
+    ("il a des DRS", "fever"),
     // Complaints added in 2026.12.2 (fatigue, haematuria, breast lump, shingles, bites, ears, toenail)
     ("me pican los ojos", "insect_bite"),
     ("nimeumwa na nyoka", "insect_bite"),
@@ -314,6 +393,10 @@ const MUST_NOT_MATCH: &[(&str, &str)] = &[
     ("मुँह में छाले हैं", "burn"),
     ("ando con fiebre", "testicular_pain"),
     ("Nina homa na kikohozi", "child"),
+    // Near misses of the red flags 2026.12.2 patterns
+    ("tengo ardor de estómago después de comer", "abdominal_pain"),
+    ("mi madre toma pastillas para la tensión", "poisoning"),
+    ("el bebé mama bien", "feeding_danger_sign"),
 ];
 
 #[test]

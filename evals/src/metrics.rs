@@ -40,6 +40,19 @@ pub struct Metrics {
     pub mean_questions: f64,
     /// Conversations that never reached a disposition.
     pub unconcluded: usize,
+    /// Share of conversations that ended with no disposition (`unconcluded`
+    /// / `cases`): the patient was left without an instruction.
+    #[serde(default)]
+    pub dead_end_rate: f64,
+    /// Share of conversations handed off to a clinician.
+    #[serde(default)]
+    pub handoff_rate: f64,
+    /// Cases with `expect` checks.
+    #[serde(default)]
+    pub expect_cases: usize,
+    /// Cases whose `expect` checks failed.
+    #[serde(default)]
+    pub expect_failed: usize,
     /// Median conversation latency.
     pub latency_ms_p50: f64,
     /// 95th percentile conversation latency.
@@ -133,6 +146,13 @@ pub fn compute(results: &[CaseResult]) -> Metrics {
                 / n as f64
         },
         unconcluded: results.iter().filter(|r| !r.concluded).count(),
+        dead_end_rate: share(results.iter().filter(|r| !r.concluded).count(), n),
+        handoff_rate: share(results.iter().filter(|r| r.handoff.is_some()).count(), n),
+        expect_cases: results.iter().filter(|r| r.has_expectations).count(),
+        expect_failed: results
+            .iter()
+            .filter(|r| !r.expect_failures.is_empty())
+            .count(),
         latency_ms_p50: percentile(&latencies, 0.5),
         latency_ms_p95: percentile(&latencies, 0.95),
         by_gold: by_gold
@@ -180,6 +200,9 @@ mod tests {
             latency_ms: 1.0,
             model_errors: vec![],
             model_rationale: None,
+            handoff: None,
+            expect_failures: vec![],
+            has_expectations: false,
         }
     }
 

@@ -34,6 +34,8 @@ pub enum AnswerSource {
     Unknown,
     /// A chat model role-playing the patient.
     RolePlay,
+    /// The case's scripted next message (`then`).
+    Script,
 }
 
 impl AnswerSource {
@@ -45,6 +47,7 @@ impl AnswerSource {
             AnswerSource::Similar => "similar",
             AnswerSource::Unknown => "unknown",
             AnswerSource::RolePlay => "role_play",
+            AnswerSource::Script => "script",
         }
     }
 }
@@ -194,6 +197,27 @@ impl<'a> SimulatedPatient<'a> {
         })
     }
 
+    /// What the patient says to an open question ("what is the main
+    /// problem?"): the next message of the case's `then`, else (conversation
+    /// mode) the vignette once, else doubt. `used` counts the open answers
+    /// given so far.
+    pub fn open_answer(&self, used: usize) -> (String, AnswerSource) {
+        if let Some(next) = self.case.then.get(used) {
+            return (next.clone(), AnswerSource::Script);
+        }
+        let vignette_turn = used == self.case.then.len();
+        if self.mode == Mode::Conversation
+            && vignette_turn
+            && let Some(v) = &self.case.vignette
+        {
+            return (v.clone(), AnswerSource::Similar);
+        }
+        (
+            phrase(&self.language, false).to_owned(),
+            AnswerSource::Unknown,
+        )
+    }
+
     /// The answer to a question about `concept`, worded `question`.
     pub fn answer(
         &self,
@@ -267,6 +291,8 @@ mod tests {
             vignette: None,
             red_flags: vec![],
             tags: vec![],
+            then: vec![],
+            expect: Default::default(),
         }
     }
 

@@ -72,7 +72,15 @@ fn summary_rows(m: &Metrics) -> Vec<(&'static str, String)> {
             format!("{} of {}", opt_pct(m.red_flag_recall), m.red_flag_cases),
         ),
         ("mean questions", format!("{:.2}", m.mean_questions)),
-        ("unconcluded", m.unconcluded.to_string()),
+        (
+            "dead ends (no disposition)",
+            format!("{} ({})", pct(m.dead_end_rate), m.unconcluded),
+        ),
+        ("handed off to a clinician", pct(m.handoff_rate)),
+        (
+            "expectation checks failed",
+            format!("{} of {}", m.expect_failed, m.expect_cases),
+        ),
         (
             "latency p50 / p95",
             format!("{:.2} / {:.2} ms", m.latency_ms_p50, m.latency_ms_p95),

@@ -66,6 +66,15 @@ pub struct CaseResult {
     pub model_errors: Vec<String>,
     /// The model's rationale, when one contributed.
     pub model_rationale: Option<String>,
+    /// Why the conversation was handed off to a clinician, if it was.
+    #[serde(default)]
+    pub handoff: Option<String>,
+    /// `expect` checks of the case that failed.
+    #[serde(default)]
+    pub expect_failures: Vec<String>,
+    /// Whether the case has `expect` checks.
+    #[serde(default)]
+    pub has_expectations: bool,
 }
 
 /// How to run.
@@ -99,6 +108,10 @@ fn action_text(a: &Action) -> &str {
 }
 
 /// Runs one case.
+#[expect(
+    clippy::explicit_counter_loop,
+    reason = "`open_answers` counts open questions only; the lint misreads the let-else branch"
+)]
 pub async fn run_case(
     case: &Case,
     suite: &str,
@@ -115,6 +128,8 @@ pub async fn run_case(
     let mut model_errors = Vec::new();
     let mut text = case.opening.clone();
     let mut source: Option<AnswerSource> = None;
+    let mut open_answers = 0;
+    let mut first_language = None;
     for turn in 0..settings.max_turns.max(1) {
         transcript.push(Turn {
             role: "patient".to_owned(),
@@ -154,12 +169,22 @@ pub async fn run_case(
                 source: None,
             });
         }
+        if turn == 0 {
+            first_language = state.language;
+        }
         if state.stage != Stage::CollectingSymptoms {
             break;
         }
         let (Some(concept), Some(question)) = (state.pending_question.clone(), question) else {
-            break; // listening without a question: the patient has nothing more to add
+            // A welcome, an open question or a menu: the patient goes on
+            // with their story, or says they do not know.
+            let (answer, from) = patient.open_answer(open_answers);
+            open_answers += 1;
+            text = answer;
+            source = Some(from);
+            continue;
         };
+        let topic = concept.topic().to_owned();
         let (answer, from) = match (&settings.role_play, settings.mode) {
             (Some(model), Mode::Conversation) => {
                 match crate::patient::role_play(model.as_ref(), case, &transcript, &question).await
@@ -167,21 +192,27 @@ pub async fn run_case(
                     Ok(answer) => (answer, AnswerSource::RolePlay),
                     Err(e) => {
                         model_errors.push(format!("role_play: {e}"));
-                        patient.answer(concept.key(), &question)?
+                        patient.answer(&topic, &question)?
                     }
                 }
             }
-            _ => patient.answer(concept.key(), &question)?,
+            _ => patient.answer(&topic, &question)?,
         };
         text = answer;
         source = Some(from);
     }
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     let scheme = case.scheme;
-    let concluded = state.disposition.is_some();
+    let handoff = state.handoff.as_ref().map(|h| h.reason.as_str().to_owned());
+    // A hand-off carries the disposition its review deadline stands for.
+    let disposition = state
+        .disposition
+        .max(state.handoff.as_ref().map(|h| h.disposition));
+    let concluded = disposition.is_some();
+    let expect_failures = expectation_failures(case, &state, first_language, handoff.is_some());
     // A conversation that never concluded gave the patient no instruction:
     // scored as the least urgent outcome.
-    let predicted = scheme.map(state.disposition.unwrap_or(Disposition::SelfCare));
+    let predicted = scheme.map(disposition.unwrap_or(Disposition::SelfCare));
     let gold_rank = scheme.rank(&case.gold).unwrap_or(0);
     let predicted_rank = scheme.rank(predicted).unwrap_or(usize::MAX);
     Ok(CaseResult {
@@ -191,7 +222,7 @@ pub async fn run_case(
         scheme,
         gold: case.gold.clone(),
         predicted: predicted.to_owned(),
-        predicted_disposition: state.disposition,
+        predicted_disposition: disposition,
         concluded,
         correct: predicted == case.gold,
         under_triage: predicted_rank > gold_rank,
@@ -204,7 +235,38 @@ pub async fn run_case(
         latency_ms,
         model_errors,
         model_rationale: state.model_rationale.clone(),
+        handoff,
+        expect_failures,
+        has_expectations: case.expect != crate::suite::Expectations::default(),
     })
+}
+
+/// The case's `expect` checks that failed, in words.
+fn expectation_failures(
+    case: &Case,
+    state: &ConversationState,
+    first_language: Option<prompts::Language>,
+    handed_off: bool,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let expect = &case.expect;
+    if let Some(want) = expect.handoff
+        && want != handed_off
+    {
+        out.push(format!("handoff: expected {want}, got {handed_off}"));
+    }
+    if let Some(want) = &expect.reply_language {
+        let got = first_language.map_or("en", prompts::Language::code);
+        if got != want {
+            out.push(format!("reply_language: expected {want}, got {got}"));
+        }
+    }
+    for topic in &expect.never_asked {
+        if state.asked.iter().any(|q| q.topic() == topic) {
+            out.push(format!("never_asked: {topic} was asked"));
+        }
+    }
+    out
 }
 
 #[cfg(test)]

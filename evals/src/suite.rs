@@ -130,6 +130,28 @@ pub struct Case {
     /// Free labels.
     #[serde(default)]
     pub tags: Vec<String>,
+    /// What the patient writes next, in order, whenever the agent says
+    /// something other than a question about a topic (a welcome, an open
+    /// question, a menu): the rest of a patient's opening sequence.
+    #[serde(default)]
+    pub then: Vec<String>,
+    /// Checks beyond the disposition.
+    #[serde(default)]
+    pub expect: Expectations,
+}
+
+/// Checks a case makes beyond its gold disposition.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Expectations {
+    /// Whether the conversation should end handed off to a clinician.
+    #[serde(default)]
+    pub handoff: Option<bool>,
+    /// The language the first reply must be in.
+    #[serde(default)]
+    pub reply_language: Option<String>,
+    /// Topics that must never be asked (a testicle to a woman…).
+    #[serde(default)]
+    pub never_asked: Vec<String>,
 }
 
 /// A line that could not be used.

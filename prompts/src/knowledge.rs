@@ -275,6 +275,7 @@ impl Knowledge {
                             out.push(format!("message `{key}` is missing in {lang}"));
                         }
                     }
+                    out.extend(catalog.format_problems());
                 }
             }
         }

@@ -147,7 +147,7 @@ async fn a_model_can_raise_the_concluded_disposition() {
     let report = common::eventually(Duration::from_secs(10), || {
         let storage = storage.clone();
         async move {
-            let reports = storage.reports.list_reports(10, 0).await.ok()?;
+            let reports = storage.reports.list_reports(None, 10, 0).await.ok()?;
             reports
                 .into_iter()
                 .find(|r| r.report["model_summary"].is_string())

@@ -61,6 +61,10 @@ async fn seed_report(storage: &Storage, patient: &str, disposition: Disposition)
             conversation_id: conversation.id,
             patient_ref: patient.to_owned(),
             disposition,
+            status: server::storage::ReportStatus::Triaged,
+            handoff_reason: None,
+            review_due_at: chrono::Utc::now()
+                + chrono::Duration::minutes(i64::from(disposition.clinician_review_minutes())),
             rules_version: None,
             report: json!({"disposition": disposition.as_str()}),
             rendered: format!("TRIAGE REPORT\n{disposition}"),

@@ -15,7 +15,7 @@ use serde_json::json;
 use server::storage::queue::Dedupe;
 use server::storage::{
     AppendOutcome, ClaimedJob, ConversationStatus, Direction, Enqueued, LockGuard, NewJob,
-    NewMessage, NewOutbox, NewReport, OutboxStatus, Role, Storage, StorageError,
+    NewMessage, NewOutbox, NewReport, OutboxStatus, ReportStatus, Role, Storage, StorageError,
 };
 use server::worker::{self, HandlerError, JobHandler, Shutdown, WorkerOptions};
 
@@ -45,6 +45,7 @@ macro_rules! conformance {
 conformance!(
     conversations_converge_per_patient,
     messages_are_recorded_once_per_external_id,
+    a_message_can_open_the_next_conversation,
     kv_values_expire,
     set_if_absent_lets_the_first_caller_win,
     locks_exclude_and_release_only_by_their_holder,
@@ -65,6 +66,8 @@ conformance!(
     outbox_rows_are_stored_once_per_cause_and_position,
     send_lifecycle_and_delivery_status_only_move_forward,
     reports_are_one_per_conversation_and_listed_by_urgency,
+    a_reports_urgency_never_goes_down_and_an_escalation_stays,
+    hand_offs_are_listed_by_status_most_urgent_then_earliest_deadline,
     tokens_verify_by_hash_until_revoked,
 );
 
@@ -174,7 +177,13 @@ async fn messages_are_recorded_once_per_external_id(s: &Storage) {
         .append_message(msg(Direction::Inbound, Some("wamid.A"), "chest pain"))
         .await
         .unwrap();
-    assert_eq!(again, AppendOutcome::Duplicate { existing: first.id });
+    assert_eq!(
+        again,
+        AppendOutcome::Duplicate {
+            existing: first.id,
+            conversation_id: c.id
+        }
+    );
     // The same id in the other direction and messages without ids are distinct.
     assert!(matches!(
         s.records
@@ -205,6 +214,166 @@ async fn messages_are_recorded_once_per_external_id(s: &Storage) {
     assert_eq!(all[0].direction, Direction::Inbound);
     assert_eq!(all[0].external_id.as_deref(), Some("wamid.A"));
     assert_eq!(s.records.messages(c.id, 2).await.unwrap().len(), 2);
+}
+
+async fn a_message_can_open_the_next_conversation(s: &Storage) {
+    let who = "15551230020";
+    let a = s.records.open_conversation("whatsapp", who).await.unwrap();
+    let msg = |c: uuid::Uuid, dir, ext: Option<&str>, text: &str| NewMessage {
+        conversation_id: c,
+        direction: dir,
+        external_id: ext.map(str::to_owned),
+        kind: "text".to_owned(),
+        content: json!({"body": text}),
+    };
+    let inserted = |o: AppendOutcome| match o {
+        AppendOutcome::Inserted(m) => m,
+        other => panic!("expected an insert: {other:?}"),
+    };
+    let m1 = inserted(
+        s.records
+            .append_message(msg(
+                a.id,
+                Direction::Inbound,
+                Some("wamid.N1"),
+                "I can't sleep",
+            ))
+            .await
+            .unwrap(),
+    );
+    s.records
+        .append_message(msg(a.id, Direction::Outbound, None, "reply"))
+        .await
+        .unwrap();
+    let m3 = inserted(
+        s.records
+            .append_message(msg(
+                a.id,
+                Direction::Inbound,
+                Some("wamid.N2"),
+                "now my chest hurts",
+            ))
+            .await
+            .unwrap(),
+    );
+
+    // The message moves into a new open conversation; the old one closes.
+    let b = s.records.open_conversation_from(m3.id).await.unwrap();
+    assert_ne!(b.id, a.id);
+    assert_eq!(
+        (b.status, b.patient_ref.as_str(), b.channel.as_str()),
+        (ConversationStatus::Open, who, "whatsapp")
+    );
+    let status = |id| async move { s.records.conversation(id).await.unwrap().unwrap().status };
+    assert_eq!(status(a.id).await, ConversationStatus::Closed);
+    let bodies = |messages: Vec<server::storage::Message>| {
+        messages
+            .iter()
+            .map(|m| m.content["body"].as_str().unwrap().to_owned())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        bodies(s.records.messages(a.id, 10).await.unwrap()),
+        ["I can't sleep", "reply"]
+    );
+    assert_eq!(
+        bodies(s.records.messages(b.id, 10).await.unwrap()),
+        ["now my chest hurts"]
+    );
+    assert_eq!(
+        s.records
+            .open_conversation("whatsapp", who)
+            .await
+            .unwrap()
+            .id,
+        b.id
+    );
+
+    // A replay: the message already opens its conversation, nothing moves.
+    let again = s.records.open_conversation_from(m3.id).await.unwrap();
+    assert_eq!((again.id, again.status), (b.id, ConversationStatus::Open));
+    assert_eq!(s.records.messages(b.id, 10).await.unwrap().len(), 1);
+    // The wamid is recorded once, across conversations: a redelivery
+    // appended to any conversation finds it where it now is.
+    assert_eq!(
+        s.records
+            .append_message(msg(
+                a.id,
+                Direction::Inbound,
+                Some("wamid.N2"),
+                "now my chest hurts"
+            ))
+            .await
+            .unwrap(),
+        AppendOutcome::Duplicate {
+            existing: m3.id,
+            conversation_id: b.id
+        }
+    );
+    // The first message of a conversation opens nothing new.
+    let c = s
+        .records
+        .open_conversation("whatsapp", "15551230021")
+        .await
+        .unwrap();
+    let first = inserted(
+        s.records
+            .append_message(msg(c.id, Direction::Inbound, Some("wamid.N3"), "hello"))
+            .await
+            .unwrap(),
+    );
+    let same = s.records.open_conversation_from(first.id).await.unwrap();
+    assert_eq!((same.id, same.status), (c.id, ConversationStatus::Open));
+    assert!(
+        s.records
+            .open_conversation_from(uuid::Uuid::now_v7())
+            .await
+            .is_err()
+    );
+
+    // The patient's whole history, across conversations, in order; the
+    // latest `limit` when cut.
+    let history = s
+        .records
+        .patient_messages("whatsapp", who, 100)
+        .await
+        .unwrap();
+    assert_eq!(
+        bodies(history.clone()),
+        ["I can't sleep", "reply", "now my chest hurts"]
+    );
+    assert_eq!(
+        history
+            .iter()
+            .map(|m| m.conversation_id)
+            .collect::<Vec<_>>(),
+        [a.id, a.id, b.id]
+    );
+    assert_eq!(history[0].id, m1.id);
+    assert_eq!(
+        bodies(
+            s.records
+                .patient_messages("whatsapp", who, 2)
+                .await
+                .unwrap()
+        ),
+        ["reply", "now my chest hurts"]
+    );
+
+    // Outbox rows say which conversation their message belongs to.
+    let mut row = outbox("reply-to-N1", 0, "reply");
+    row.conversation_id = Some(a.id);
+    let stored = s.channel.put_outbox(&[row]).await.unwrap().remove(0);
+    assert_eq!(stored.conversation_id, Some(a.id));
+    assert_eq!(
+        s.channel
+            .outbox_row(stored.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .conversation_id,
+        Some(a.id)
+    );
 }
 
 // ---------------------------------------------------------------- key-value
@@ -862,6 +1031,7 @@ fn outbox(cause: &str, seq: i32, text: &str) -> NewOutbox {
         channel: "whatsapp".to_owned(),
         recipient: "15550200".to_owned(),
         body: json!({"type": "text", "body": text}),
+        conversation_id: None,
     }
 }
 
@@ -1020,6 +1190,11 @@ async fn send_lifecycle_and_delivery_status_only_move_forward(s: &Storage) {
 
 // ---------------------------------------------------------------- reports
 
+/// A fixed time the reports' deadlines count from.
+fn t0() -> chrono::DateTime<chrono::Utc> {
+    "2026-01-01T12:00:00Z".parse().unwrap()
+}
+
 fn report_for(
     conversation_id: uuid::Uuid,
     disposition: agent::Disposition,
@@ -1029,6 +1204,10 @@ fn report_for(
         conversation_id,
         patient_ref: "15551230009".to_owned(),
         disposition,
+        status: ReportStatus::Triaged,
+        handoff_reason: None,
+        review_due_at: t0()
+            + chrono::Duration::minutes(i64::from(disposition.clinician_review_minutes())),
         rules_version: Some("test-1".to_owned()),
         report: json!({"disposition": disposition.as_str(), "note": note}),
         rendered: format!("TRIAGE REPORT\n{note}"),
@@ -1088,7 +1267,7 @@ async fn reports_are_one_per_conversation_and_listed_by_urgency(s: &Storage) {
             .await
             .unwrap();
     }
-    let listed = s.reports.list_reports(10, 0).await.unwrap();
+    let listed = s.reports.list_reports(None, 10, 0).await.unwrap();
     let order: Vec<_> = listed
         .iter()
         .map(|r| (r.disposition, r.conversation_id))
@@ -1098,12 +1277,12 @@ async fn reports_are_one_per_conversation_and_listed_by_urgency(s: &Storage) {
         vec![
             (EmergencyAmbulance, conversations[2]),
             (EmergencyDepartment, conversations[0]),
-            // Equal urgency: newest first.
+            // Equal urgency and deadline: newest first.
             (Routine, conversations[3]),
             (Routine, conversations[1]),
         ]
     );
-    let page = s.reports.list_reports(2, 1).await.unwrap();
+    let page = s.reports.list_reports(None, 2, 1).await.unwrap();
     assert_eq!(
         page.iter().map(|r| r.id).collect::<Vec<_>>(),
         vec![listed[1].id, listed[2].id]
@@ -1119,6 +1298,155 @@ async fn reports_are_one_per_conversation_and_listed_by_urgency(s: &Storage) {
             .unwrap()
             .is_none()
     );
+}
+
+async fn a_reports_urgency_never_goes_down_and_an_escalation_stays(s: &Storage) {
+    use agent::Disposition::*;
+    use agent::HandoffReason;
+    let c = s
+        .records
+        .open_conversation("whatsapp", "15551231010")
+        .await
+        .unwrap()
+        .id;
+    let emergency = s
+        .reports
+        .upsert_report(report_for(c, EmergencyAmbulance, "emergency"))
+        .await
+        .unwrap();
+    assert_eq!(emergency.disposition, EmergencyAmbulance);
+    assert_eq!(
+        emergency.review_due_at,
+        t0() + chrono::Duration::minutes(15)
+    );
+
+    // A later, lower disposition: the rest of the report updates, the
+    // disposition and the deadline stay.
+    let mut calmer = report_for(c, SelfCare, "calmer");
+    calmer.review_due_at = t0() + chrono::Duration::hours(2);
+    let after = s.reports.upsert_report(calmer).await.unwrap();
+    assert_eq!(after.id, emergency.id);
+    assert_eq!(
+        after.disposition, EmergencyAmbulance,
+        "the most urgent level reached stays"
+    );
+    assert_eq!(after.review_due_at, emergency.review_due_at);
+    assert_eq!(after.report["note"], "calmer");
+    assert_eq!(after.rendered, "TRIAGE REPORT\ncalmer");
+    let middle = s
+        .reports
+        .upsert_report(report_for(c, EmergencyDepartment, "middle"))
+        .await
+        .unwrap();
+    assert_eq!(middle.disposition, EmergencyAmbulance);
+    assert_eq!(
+        s.reports.report_for_conversation(c).await.unwrap().unwrap(),
+        middle
+    );
+
+    // A hand-off escalates with its reason and an earlier deadline, and
+    // stays escalated when a later version says nothing of it.
+    let other = s
+        .records
+        .open_conversation("whatsapp", "15551231011")
+        .await
+        .unwrap()
+        .id;
+    assert!(
+        s.reports
+            .report_for_conversation(other)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    s.reports
+        .upsert_report(report_for(other, Routine, "routine"))
+        .await
+        .unwrap();
+    let mut handoff = report_for(other, Urgent24h, "handed off");
+    handoff.status = ReportStatus::EscalatedToClinician;
+    handoff.handoff_reason = Some(HandoffReason::PatientAsked);
+    handoff.review_due_at = t0() + chrono::Duration::minutes(60);
+    let escalated = s.reports.upsert_report(handoff.clone()).await.unwrap();
+    assert_eq!(
+        (
+            escalated.status,
+            escalated.handoff_reason,
+            escalated.disposition,
+            escalated.review_due_at
+        ),
+        (
+            ReportStatus::EscalatedToClinician,
+            Some(HandoffReason::PatientAsked),
+            Urgent24h,
+            t0() + chrono::Duration::minutes(60)
+        )
+    );
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    assert_eq!(
+        s.reports.upsert_report(handoff).await.unwrap(),
+        escalated,
+        "the same content again changes nothing"
+    );
+    let later = s
+        .reports
+        .upsert_report(report_for(other, Routine, "later"))
+        .await
+        .unwrap();
+    assert_eq!(
+        (later.status, later.handoff_reason, later.disposition),
+        (
+            ReportStatus::EscalatedToClinician,
+            Some(HandoffReason::PatientAsked),
+            Urgent24h
+        )
+    );
+    assert_eq!(later.report["note"], "later");
+}
+
+async fn hand_offs_are_listed_by_status_most_urgent_then_earliest_deadline(s: &Storage) {
+    use agent::Disposition::*;
+    use agent::HandoffReason;
+    let mut ids = Vec::new();
+    // (disposition, escalated, minutes after t0 the review is due)
+    let cases = [
+        (Urgent24h, true, 240),
+        (Urgent24h, true, 30),
+        (Routine, false, 10),
+        (EmergencyDepartment, true, 300),
+        (Urgent24h, false, 5),
+    ];
+    for (n, (disposition, escalated, due)) in cases.into_iter().enumerate() {
+        let c = s
+            .records
+            .open_conversation("whatsapp", &format!("1555123200{n}"))
+            .await
+            .unwrap()
+            .id;
+        let mut report = report_for(c, disposition, "x");
+        if escalated {
+            report.status = ReportStatus::EscalatedToClinician;
+            report.handoff_reason = Some(HandoffReason::UnresolvedDoubt);
+        }
+        report.review_due_at = t0() + chrono::Duration::minutes(due);
+        ids.push(s.reports.upsert_report(report).await.unwrap().id);
+    }
+    let listed = |status| async move {
+        s.reports
+            .list_reports(status, 10, 0)
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| r.id)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        listed(Some(ReportStatus::EscalatedToClinician)).await,
+        [ids[3], ids[1], ids[0]],
+        "most urgent first, then the earliest deadline"
+    );
+    assert_eq!(listed(Some(ReportStatus::Triaged)).await, [ids[4], ids[2]]);
+    assert_eq!(listed(None).await, [ids[3], ids[4], ids[1], ids[0], ids[2]]);
 }
 
 async fn tokens_verify_by_hash_until_revoked(s: &Storage) {

@@ -46,6 +46,10 @@ pub fn router(state: AppState) -> Router {
             axum::routing::post(whatsapp::simulator::send),
         )
         .route(
+            "/simulator/api/conversation",
+            get(whatsapp::simulator::conversation),
+        )
+        .route(
             "/simulator/api/messages",
             get(whatsapp::simulator::messages),
         )

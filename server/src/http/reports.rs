@@ -10,7 +10,7 @@ use uuid::Uuid;
 use super::ApiError;
 use super::auth::Caller;
 use crate::app::AppState;
-use crate::storage::{Role, Storage, StoredReport};
+use crate::storage::{ReportStatus, Role, Storage, StoredReport};
 
 /// Roles that may read reports.
 const READERS: &[Role] = &[Role::Clinician, Role::Admin];
@@ -19,9 +19,11 @@ const DEFAULT_LIMIT: u32 = 50;
 /// The most reports one page may hold.
 const MAX_LIMIT: u32 = 200;
 
-/// `?limit=&offset=`.
+/// `?status=&limit=&offset=`.
 #[derive(Debug, Deserialize)]
 pub struct Page {
+    /// `triaged` or `escalated_to_clinician` (hand-offs); all when absent.
+    status: Option<ReportStatus>,
     limit: Option<u32>,
     offset: Option<u32>,
 }
@@ -29,8 +31,11 @@ pub struct Page {
 /// One page of reports.
 #[derive(Debug, Serialize)]
 pub struct ReportPage {
-    /// Most urgent first, then newest first.
+    /// Most urgent first, then earliest review deadline first.
     pub reports: Vec<StoredReport>,
+    /// The status filter applied, if any.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status: Option<ReportStatus>,
     /// The page size used.
     pub limit: u32,
     /// Reports skipped.
@@ -44,7 +49,9 @@ fn storage(state: &AppState) -> Result<&Storage, ApiError> {
         .ok_or_else(|| ApiError::Unavailable("storage is not connected".to_owned()))
 }
 
-/// `GET /api/triage-reports?limit=&offset=`: reports, most urgent first.
+/// `GET /api/triage-reports?status=&limit=&offset=`: reports, most urgent
+/// first, then the earliest review deadline (hand-offs carry the reply time
+/// the patient was promised).
 pub async fn list(
     State(state): State<AppState>,
     caller: Caller,
@@ -59,10 +66,14 @@ pub async fn list(
         )));
     }
     let offset = page.offset.unwrap_or(0);
-    let reports = storage(&state)?.reports.list_reports(limit, offset).await?;
+    let reports = storage(&state)?
+        .reports
+        .list_reports(page.status, limit, offset)
+        .await?;
     tracing::info!(token_id = %caller.token_id, count = reports.len(), "triage reports listed");
     Ok(Json(ReportPage {
         reports,
+        status: page.status,
         limit,
         offset,
     }))

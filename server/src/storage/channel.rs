@@ -98,6 +98,10 @@ pub struct NewOutbox {
     pub recipient: String,
     /// The channel message (serialized).
     pub body: serde_json::Value,
+    /// The conversation it belongs to, recorded when it is sent. Set by
+    /// whoever writes the row: the patient may have opened a new
+    /// conversation by the time a reply to the old one goes out.
+    pub conversation_id: Option<Uuid>,
 }
 
 /// A stored outbound message.
@@ -115,6 +119,9 @@ pub struct OutboxRow {
     pub recipient: String,
     /// The channel message.
     pub body: serde_json::Value,
+    /// The conversation it belongs to (rows written before migration 0004
+    /// have none).
+    pub conversation_id: Option<Uuid>,
     /// Where it is.
     pub status: OutboxStatus,
     /// The channel's id once sent (`wamid`).
@@ -237,6 +244,7 @@ pub(crate) type OutboxTuple = (
     String,
     String,
     serde_json::Value,
+    Option<Uuid>,
     String,
     Option<String>,
     i32,
@@ -254,6 +262,7 @@ pub(crate) fn outbox_from_row(row: OutboxTuple) -> Result<OutboxRow, StorageErro
         channel,
         recipient,
         body,
+        conversation_id,
         status,
         external_id,
         attempts,
@@ -269,6 +278,7 @@ pub(crate) fn outbox_from_row(row: OutboxTuple) -> Result<OutboxRow, StorageErro
         channel,
         recipient,
         body,
+        conversation_id,
         status: OutboxStatus::parse(&status)?,
         external_id,
         attempts,

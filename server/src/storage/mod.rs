@@ -25,7 +25,7 @@ pub use queue::{ClaimedJob, Enqueued, JobQueue, NewJob};
 pub use records::{
     AppendOutcome, Conversation, ConversationStatus, Direction, Message, NewMessage, RecordStore,
 };
-pub use reports::{ApiToken, NewReport, ReportStore, Role, StoredReport};
+pub use reports::{ApiToken, NewReport, ReportStatus, ReportStore, Role, StoredReport};
 
 use std::sync::Arc;
 

@@ -13,7 +13,7 @@ use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
 use super::redis::{RedisKv, RedisQueue, connect_redis};
 use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
-use super::sql_reports::{report_columns, report_order, sql_report_store};
+use super::sql_reports::{disposition_rank, report_columns, report_order, sql_report_store};
 use super::{BackendOps, ComponentHealth, SqlStore, Storage, StorageError};
 
 /// The Postgres migrations (the first one creates the `vector` extension).

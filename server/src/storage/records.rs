@@ -123,10 +123,14 @@ pub struct Message {
 pub enum AppendOutcome {
     /// Stored.
     Inserted(Message),
-    /// A message with the same external id and direction exists: nothing stored.
+    /// A message with the same external id and direction exists: nothing
+    /// stored. The external id is unique across conversations, so a message
+    /// is recorded in one conversation only, wherever it was first appended.
     Duplicate {
         /// The existing message.
         existing: Uuid,
+        /// The conversation it is in.
+        conversation_id: Uuid,
     },
 }
 
@@ -150,10 +154,26 @@ pub trait RecordStore: Send + Sync + std::fmt::Debug {
     /// Records a message, once per (direction, external id).
     async fn append_message(&self, message: NewMessage) -> Result<AppendOutcome, StorageError>;
 
+    /// Makes `message` the first message of a new conversation: in one
+    /// transaction, closes the conversation it is in and moves it into a new
+    /// open conversation of the same patient on the same channel. A message
+    /// that already is the first of its conversation stays where it is and
+    /// that conversation is returned, so a replay changes nothing.
+    async fn open_conversation_from(&self, message: Uuid) -> Result<Conversation, StorageError>;
+
     /// The conversation's messages, oldest first, at most `limit`.
     async fn messages(
         &self,
         conversation_id: Uuid,
+        limit: u32,
+    ) -> Result<Vec<Message>, StorageError>;
+
+    /// Every message with the patient on the channel, across all their
+    /// conversations, in the order recorded; at most the latest `limit`.
+    async fn patient_messages(
+        &self,
+        channel: &str,
+        patient_ref: &str,
         limit: u32,
     ) -> Result<Vec<Message>, StorageError>;
 

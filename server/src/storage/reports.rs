@@ -7,7 +7,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use agent::Disposition;
+use agent::{Disposition, HandoffReason};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use secrecy::SecretString;
@@ -17,7 +17,52 @@ use uuid::Uuid;
 
 use super::StorageError;
 
-/// A report to store (or to replace: one report per conversation).
+/// Where a report is in the clinicians' work.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ReportStatus {
+    /// The agent reached a disposition and told the patient.
+    #[default]
+    Triaged,
+    /// A clinician was asked to take over (see `handoff_reason`), and the
+    /// patient was promised a reply by `review_due_at`.
+    EscalatedToClinician,
+}
+
+/// A report status name that is not one of ours.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("unknown report status `{0}` (expected triaged or escalated_to_clinician)")]
+pub struct UnknownReportStatus(pub String);
+
+impl ReportStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReportStatus::Triaged => "triaged",
+            ReportStatus::EscalatedToClinician => "escalated_to_clinician",
+        }
+    }
+}
+
+impl fmt::Display for ReportStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ReportStatus {
+    type Err = UnknownReportStatus;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "triaged" => Ok(ReportStatus::Triaged),
+            "escalated_to_clinician" => Ok(ReportStatus::EscalatedToClinician),
+            other => Err(UnknownReportStatus(other.to_owned())),
+        }
+    }
+}
+
+/// A report to store (or to update: one report per conversation).
 #[derive(Debug, Clone, PartialEq)]
 pub struct NewReport {
     /// The conversation it describes.
@@ -26,6 +71,12 @@ pub struct NewReport {
     pub patient_ref: String,
     /// The five-level disposition.
     pub disposition: Disposition,
+    /// Triaged, or handed to a clinician.
+    pub status: ReportStatus,
+    /// Why a clinician was asked to take over, when one was.
+    pub handoff_reason: Option<HandoffReason>,
+    /// When a clinician must have reviewed it.
+    pub review_due_at: DateTime<Utc>,
     /// Version of the red-flag rules it was decided with.
     pub rules_version: Option<String>,
     /// The structured report.
@@ -43,8 +94,15 @@ pub struct StoredReport {
     pub conversation_id: Uuid,
     /// The patient. PHI.
     pub patient_ref: String,
-    /// The five-level disposition.
+    /// The most urgent disposition the conversation reached.
     pub disposition: Disposition,
+    /// Triaged, or handed to a clinician.
+    pub status: ReportStatus,
+    /// Why a clinician was asked to take over, when one was.
+    pub handoff_reason: Option<HandoffReason>,
+    /// When a clinician must have reviewed it: the earliest deadline any
+    /// version of the report set.
+    pub review_due_at: DateTime<Utc>,
     /// Rule set version.
     pub rules_version: Option<String>,
     /// The structured report.
@@ -135,17 +193,28 @@ pub(crate) fn token_hash(token: &str) -> String {
 /// Reports and tokens.
 #[async_trait]
 pub trait ReportStore: Send + Sync + std::fmt::Debug {
-    /// Stores the conversation's report, replacing the one it had. Storing the
+    /// Stores the conversation's report, updating the one it had. Storing the
     /// same content again changes nothing (not even `updated_at`), so a
-    /// redelivered message is harmless.
+    /// redelivered message is harmless. What clinicians act on never
+    /// weakens: the stored disposition is the most urgent ever stored for
+    /// the conversation, the review deadline the earliest, and a report
+    /// once escalated to a clinician stays escalated with its reason.
     async fn upsert_report(&self, report: NewReport) -> Result<StoredReport, StorageError>;
 
     /// A report by id.
     async fn report(&self, id: Uuid) -> Result<Option<StoredReport>, StorageError>;
 
-    /// Reports most urgent first, then newest first.
+    /// The report of a conversation, if it has one.
+    async fn report_for_conversation(
+        &self,
+        conversation_id: Uuid,
+    ) -> Result<Option<StoredReport>, StorageError>;
+
+    /// Reports (only those in `status`, when given) most urgent first, then
+    /// earliest review deadline first.
     async fn list_reports(
         &self,
+        status: Option<ReportStatus>,
         limit: u32,
         offset: u32,
     ) -> Result<Vec<StoredReport>, StorageError>;
@@ -169,6 +238,9 @@ pub(crate) type ReportRow = (
     Uuid,
     String,
     String,
+    String,
+    Option<String>,
+    DateTime<Utc>,
     Option<String>,
     serde_json::Value,
     String,
@@ -182,6 +254,9 @@ pub(crate) fn report_from_row(row: ReportRow) -> Result<StoredReport, StorageErr
         conversation_id,
         patient_ref,
         disposition,
+        status,
+        handoff_reason,
+        review_due_at,
         rules_version,
         report,
         rendered,
@@ -195,12 +270,25 @@ pub(crate) fn report_from_row(row: ReportRow) -> Result<StoredReport, StorageErr
         disposition: disposition
             .parse()
             .map_err(|e: agent::UnknownDisposition| StorageError::Corrupt(e.to_string()))?,
+        status: status
+            .parse()
+            .map_err(|e: UnknownReportStatus| StorageError::Corrupt(e.to_string()))?,
+        handoff_reason: handoff_reason
+            .map(|r| parse_handoff_reason(&r))
+            .transpose()?,
+        review_due_at,
         rules_version,
         report,
         rendered,
         created_at,
         updated_at,
     })
+}
+
+/// A stored hand-off reason, by the agent's own names for them.
+pub(crate) fn parse_handoff_reason(reason: &str) -> Result<HandoffReason, StorageError> {
+    serde_json::from_value(serde_json::Value::String(reason.to_owned()))
+        .map_err(|_| StorageError::Corrupt(format!("hand-off reason `{reason}`")))
 }
 
 pub(crate) type TokenRow = (
@@ -246,6 +334,26 @@ mod tests {
             token_hash(""),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn statuses_and_handoff_reasons_round_trip() {
+        for status in [ReportStatus::Triaged, ReportStatus::EscalatedToClinician] {
+            assert_eq!(status.as_str().parse::<ReportStatus>(), Ok(status));
+            assert_eq!(
+                serde_json::to_value(status).unwrap(),
+                serde_json::json!(status.as_str())
+            );
+        }
+        assert!("escalated".parse::<ReportStatus>().is_err());
+        for reason in [
+            HandoffReason::NotUnderstood,
+            HandoffReason::PatientAsked,
+            HandoffReason::UnresolvedDoubt,
+        ] {
+            assert_eq!(parse_handoff_reason(reason.as_str()).unwrap(), reason);
+        }
+        assert!(parse_handoff_reason("bored").is_err());
     }
 
     #[test]

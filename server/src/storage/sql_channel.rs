@@ -4,7 +4,7 @@
 /// Columns of an outbox row, in the order `outbox_from_row` reads them.
 macro_rules! outbox_columns {
     () => {
-        "id, cause_key, seq, channel, recipient, body, status, external_id, attempts, last_error_code, last_error, created_at, updated_at"
+        "id, cause_key, seq, channel, recipient, body, conversation_id, status, external_id, attempts, last_error_code, last_error, created_at, updated_at"
     };
 }
 
@@ -101,8 +101,8 @@ macro_rules! sql_channel_store {
                 for row in rows {
                     let now = chrono::Utc::now();
                     sqlx::query(
-                        "INSERT INTO outbox (id, cause_key, seq, channel, recipient, body, status, created_at, updated_at)
-                         VALUES ($1, $2, $3, $4, $5, $6, 'pending', $7, $7)
+                        "INSERT INTO outbox (id, cause_key, seq, channel, recipient, body, conversation_id, status, created_at, updated_at)
+                         VALUES ($1, $2, $3, $4, $5, $6, $7, 'pending', $8, $8)
                          ON CONFLICT (cause_key, seq) DO NOTHING",
                     )
                     .bind(uuid::Uuid::now_v7())
@@ -111,6 +111,7 @@ macro_rules! sql_channel_store {
                     .bind(&row.channel)
                     .bind(&row.recipient)
                     .bind(&row.body)
+                    .bind(row.conversation_id)
                     .bind(now)
                     .execute(&mut *tx)
                     .await?;

@@ -91,14 +91,18 @@ macro_rules! sql_record_store {
                 .await?
                 .rows_affected();
                 if inserted == 0 {
-                    let existing: uuid::Uuid =
-                        sqlx::query_scalar("SELECT id FROM messages WHERE direction = $1 AND external_id = $2")
-                            .bind(message.direction.as_str())
-                            .bind(message.external_id.as_deref())
-                            .fetch_one(&mut *tx)
-                            .await?;
+                    let (existing, conversation_id): (uuid::Uuid, uuid::Uuid) = sqlx::query_as(
+                        "SELECT id, conversation_id FROM messages WHERE direction = $1 AND external_id = $2",
+                    )
+                    .bind(message.direction.as_str())
+                    .bind(message.external_id.as_deref())
+                    .fetch_one(&mut *tx)
+                    .await?;
                     tx.rollback().await?;
-                    return Ok($crate::storage::AppendOutcome::Duplicate { existing });
+                    return Ok($crate::storage::AppendOutcome::Duplicate {
+                        existing,
+                        conversation_id,
+                    });
                 }
                 sqlx::query("UPDATE conversations SET updated_at = $2 WHERE id = $1")
                     .bind(message.conversation_id)
@@ -115,6 +119,99 @@ macro_rules! sql_record_store {
                     content: message.content,
                     created_at: now,
                 }))
+            }
+
+            async fn open_conversation_from(
+                &self,
+                message: uuid::Uuid,
+            ) -> Result<$crate::storage::Conversation, $crate::storage::StorageError> {
+                let now = chrono::Utc::now();
+                let mut tx = self.pool.begin().await?;
+                // A write first, so that SQLite takes its write lock at the
+                // start of the transaction rather than failing to upgrade a
+                // read later. It closes the message's conversation unless the
+                // message already opens it (a replay: nothing to do).
+                let closed = sqlx::query(
+                    "UPDATE conversations SET status = 'closed', updated_at = $2
+                     WHERE id = (SELECT conversation_id FROM messages WHERE id = $1)
+                       AND (SELECT first.id FROM messages first
+                            WHERE first.conversation_id = conversations.id
+                            ORDER BY first.seq LIMIT 1) <> $1",
+                )
+                .bind(message)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                let home: Option<$crate::storage::records::ConversationRow> = sqlx::query_as(
+                    "SELECT c.id, c.channel, c.patient_ref, c.status, c.created_at, c.updated_at
+                     FROM conversations c JOIN messages m ON m.conversation_id = c.id WHERE m.id = $1",
+                )
+                .bind(message)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(home) = home else {
+                    return Err($crate::storage::StorageError::Corrupt(format!(
+                        "no message {message} to open a conversation from"
+                    )));
+                };
+                if closed == 0 {
+                    tx.commit().await?;
+                    return $crate::storage::records::conversation_from_row(home);
+                }
+                let (_, channel, patient_ref, ..) = &home;
+                // The partial unique index allows one open conversation per
+                // patient: should another have been opened meanwhile, the
+                // message joins that one.
+                sqlx::query(
+                    "INSERT INTO conversations (id, channel, patient_ref, status, created_at, updated_at)
+                     VALUES ($1, $2, $3, 'open', $4, $4)
+                     ON CONFLICT (channel, patient_ref) WHERE status = 'open' DO NOTHING",
+                )
+                .bind(uuid::Uuid::now_v7())
+                .bind(channel)
+                .bind(patient_ref)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+                let opened: $crate::storage::records::ConversationRow = sqlx::query_as(
+                    "SELECT id, channel, patient_ref, status, created_at, updated_at
+                     FROM conversations WHERE channel = $1 AND patient_ref = $2 AND status = 'open'",
+                )
+                .bind(channel)
+                .bind(patient_ref)
+                .fetch_one(&mut *tx)
+                .await?;
+                sqlx::query("UPDATE messages SET conversation_id = $2 WHERE id = $1")
+                    .bind(message)
+                    .bind(opened.0)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                $crate::storage::records::conversation_from_row(opened)
+            }
+
+            async fn patient_messages(
+                &self,
+                channel: &str,
+                patient_ref: &str,
+                limit: u32,
+            ) -> Result<Vec<$crate::storage::Message>, $crate::storage::StorageError> {
+                // The latest `limit`, returned oldest first.
+                let rows: Vec<$crate::storage::records::MessageRow> = sqlx::query_as(
+                    "SELECT id, conversation_id, direction, external_id, kind, content, created_at FROM (
+                         SELECT m.seq, m.id, m.conversation_id, m.direction, m.external_id, m.kind, m.content, m.created_at
+                         FROM messages m JOIN conversations c ON c.id = m.conversation_id
+                         WHERE c.channel = $1 AND c.patient_ref = $2
+                         ORDER BY m.seq DESC LIMIT $3
+                     ) latest ORDER BY seq",
+                )
+                .bind(channel)
+                .bind(patient_ref)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.into_iter().map($crate::storage::records::message_from_row).collect()
             }
 
             async fn messages(

@@ -4,18 +4,32 @@
 /// Columns of a report row, in the order `report_from_row` reads them.
 macro_rules! report_columns {
     () => {
-        "id, conversation_id, patient_ref, disposition, rules_version, report, rendered, created_at, updated_at"
+        "id, conversation_id, patient_ref, disposition, status, handoff_reason, review_due_at, rules_version, report, rendered, created_at, updated_at"
     };
 }
 
-/// Sorts reports most urgent first (the five levels, highest rank first),
-/// then newest first; the time-ordered id breaks ties between equal times.
+/// The rank of a disposition column (the five levels, most urgent highest),
+/// as `Disposition`'s order has it.
+macro_rules! disposition_rank {
+    ($column:literal) => {
+        concat!(
+            "(CASE ",
+            $column,
+            " WHEN 'emergency_ambulance' THEN 4 WHEN 'emergency_department' THEN 3
+               WHEN 'urgent_24h' THEN 2 WHEN 'routine' THEN 1 ELSE 0 END)"
+        )
+    };
+}
+
+/// Sorts reports most urgent first, then by the earliest review deadline;
+/// the time-ordered id breaks ties.
 macro_rules! report_order {
     () => {
-        " ORDER BY CASE disposition
-              WHEN 'emergency_ambulance' THEN 4 WHEN 'emergency_department' THEN 3
-              WHEN 'urgent_24h' THEN 2 WHEN 'routine' THEN 1 ELSE 0 END DESC,
-          created_at DESC, id DESC"
+        concat!(
+            " ORDER BY ",
+            disposition_rank!("disposition"),
+            " DESC, review_due_at ASC, created_at DESC, id DESC"
+        )
     };
 }
 
@@ -31,25 +45,52 @@ macro_rules! sql_report_store {
             ) -> Result<$crate::storage::StoredReport, $crate::storage::StorageError> {
                 // The update is skipped when nothing changed, so a replayed
                 // message leaves `updated_at` alone; the row is then re-read.
+                // What clinicians act on only ever gets more urgent: the
+                // disposition keeps its highest rank, the deadline its
+                // earliest time, an escalation stays (whatever the writer
+                // computed, so two racing writers cannot weaken it either).
                 let now = chrono::Utc::now();
-                sqlx::query(
+                sqlx::query(concat!(
                     "INSERT INTO triage_reports
-                         (id, conversation_id, patient_ref, disposition, rules_version, report, rendered, created_at, updated_at)
-                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)
+                         (id, conversation_id, patient_ref, disposition, status, handoff_reason,
+                          review_due_at, rules_version, report, rendered, created_at, updated_at)
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11)
                      ON CONFLICT (conversation_id) DO UPDATE SET
-                         patient_ref = excluded.patient_ref, disposition = excluded.disposition,
+                         patient_ref = excluded.patient_ref,
+                         disposition = CASE WHEN ",
+                    disposition_rank!("excluded.disposition"),
+                    " > ",
+                    disposition_rank!("triage_reports.disposition"),
+                    " THEN excluded.disposition ELSE triage_reports.disposition END,
+                         status = CASE WHEN triage_reports.status = 'escalated_to_clinician'
+                             THEN triage_reports.status ELSE excluded.status END,
+                         handoff_reason = COALESCE(excluded.handoff_reason, triage_reports.handoff_reason),
+                         review_due_at = CASE WHEN excluded.review_due_at < triage_reports.review_due_at
+                             THEN excluded.review_due_at ELSE triage_reports.review_due_at END,
                          rules_version = excluded.rules_version, report = excluded.report,
                          rendered = excluded.rendered, updated_at = excluded.updated_at
-                     WHERE triage_reports.disposition IS DISTINCT FROM excluded.disposition
+                     WHERE ",
+                    disposition_rank!("excluded.disposition"),
+                    " > ",
+                    disposition_rank!("triage_reports.disposition"),
+                    "
+                        OR (excluded.status = 'escalated_to_clinician'
+                            AND triage_reports.status <> 'escalated_to_clinician')
+                        OR (excluded.handoff_reason IS NOT NULL
+                            AND triage_reports.handoff_reason IS DISTINCT FROM excluded.handoff_reason)
+                        OR excluded.review_due_at < triage_reports.review_due_at
                         OR triage_reports.rules_version IS DISTINCT FROM excluded.rules_version
                         OR triage_reports.report IS DISTINCT FROM excluded.report
                         OR triage_reports.rendered IS DISTINCT FROM excluded.rendered
                         OR triage_reports.patient_ref IS DISTINCT FROM excluded.patient_ref",
-                )
+                ))
                 .bind(uuid::Uuid::now_v7())
                 .bind(report.conversation_id)
                 .bind(&report.patient_ref)
                 .bind(report.disposition.as_str())
+                .bind(report.status.as_str())
+                .bind(report.handoff_reason.map(agent::HandoffReason::as_str))
+                .bind(report.review_due_at)
                 .bind(report.rules_version.as_deref())
                 .bind(&report.report)
                 .bind(&report.rendered)
@@ -82,20 +123,37 @@ macro_rules! sql_report_store {
                 row.map($crate::storage::reports::report_from_row).transpose()
             }
 
+            async fn report_for_conversation(
+                &self,
+                conversation_id: uuid::Uuid,
+            ) -> Result<Option<$crate::storage::StoredReport>, $crate::storage::StorageError> {
+                let row: Option<$crate::storage::reports::ReportRow> = sqlx::query_as(concat!(
+                    "SELECT ",
+                    report_columns!(),
+                    " FROM triage_reports WHERE conversation_id = $1"
+                ))
+                .bind(conversation_id)
+                .fetch_optional(&self.pool)
+                .await?;
+                row.map($crate::storage::reports::report_from_row).transpose()
+            }
+
             async fn list_reports(
                 &self,
+                status: Option<$crate::storage::ReportStatus>,
                 limit: u32,
                 offset: u32,
             ) -> Result<Vec<$crate::storage::StoredReport>, $crate::storage::StorageError> {
                 let rows: Vec<$crate::storage::reports::ReportRow> = sqlx::query_as(concat!(
                     "SELECT ",
                     report_columns!(),
-                    " FROM triage_reports",
+                    " FROM triage_reports WHERE (CAST($3 AS TEXT) IS NULL OR status = $3)",
                     report_order!(),
                     " LIMIT $1 OFFSET $2"
                 ))
                 .bind(i64::from(limit))
                 .bind(i64::from(offset))
+                .bind(status.map($crate::storage::ReportStatus::as_str))
                 .fetch_all(&self.pool)
                 .await?;
                 rows.into_iter().map($crate::storage::reports::report_from_row).collect()
@@ -155,4 +213,4 @@ macro_rules! sql_report_store {
     };
 }
 
-pub(crate) use {report_columns, report_order, sql_report_store};
+pub(crate) use {disposition_rank, report_columns, report_order, sql_report_store};

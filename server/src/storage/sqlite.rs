@@ -13,7 +13,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use super::queue::Dedupe;
 use super::sql_channel::{outbox_columns, sql_channel_store};
 use super::sql_records::sql_record_store;
-use super::sql_reports::{report_columns, report_order, sql_report_store};
+use super::sql_reports::{disposition_rank, report_columns, report_order, sql_report_store};
 use super::{
     BackendOps, ClaimedJob, ComponentHealth, Enqueued, JobQueue, KvStore, NewJob, SqlStore,
     Storage, StorageError, millis, now_ms,

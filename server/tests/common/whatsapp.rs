@@ -134,3 +134,20 @@ pub fn replies(graph: &FakeGraph, wa_id: &str) -> Vec<Value> {
         .filter(|r| r.get("status").is_none())
         .collect()
 }
+
+/// A tap on one of our reply buttons, as Meta sends it.
+pub fn button_reply(from: &str, wamid: &str, id: &str, title: &str, timestamp: i64) -> Vec<u8> {
+    let value = json!({
+        "messaging_product": "whatsapp",
+        "metadata": metadata(),
+        "contacts": [{"profile": {"name": "Test Patient"}, "wa_id": from}],
+        "messages": [{
+            "from": from,
+            "id": wamid,
+            "timestamp": timestamp.to_string(),
+            "type": "interactive",
+            "interactive": {"type": "button_reply", "button_reply": {"id": id, "title": title}}
+        }]
+    });
+    serde_json::to_vec(&envelope(value)).unwrap()
+}

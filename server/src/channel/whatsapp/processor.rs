@@ -8,9 +8,10 @@
 
 use std::sync::Arc;
 
-use agent::{Agent, ConversationState, PatientInput, Stage, StepContext};
+use agent::{Agent, ConversationState, PatientInput, StepContext};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
 use super::event::{ChannelEvent, DeliveryStatus, InboundMessage, MessageContent, StatusUpdate};
 use super::render::render_action;
@@ -18,7 +19,8 @@ use super::runtime::{CHANNEL, WhatsApp};
 use super::sender::{OutboundJob, enqueue_outbound};
 use crate::model::Model;
 use crate::storage::{
-    ClaimedJob, Direction, NewMessage, NewOutbox, OutboxStatus, Storage, StorageError,
+    AppendOutcome, ClaimedJob, Direction, NewMessage, NewOutbox, OutboxStatus, Storage,
+    StorageError,
 };
 use crate::telemetry::mask_phone;
 use crate::triage_report::TriageReport;
@@ -98,6 +100,7 @@ impl EventProcessor {
         model: &Model,
         state: ConversationState,
         m: &InboundMessage,
+        conversation_id: Uuid,
         cause: &str,
         sent: usize,
     ) -> Result<ConversationState, HandlerError> {
@@ -124,6 +127,7 @@ impl EventProcessor {
             &self.storage,
             &self.whatsapp,
             &m.from,
+            Some(conversation_id),
             cause,
             &c.actions,
             sent,
@@ -136,18 +140,29 @@ impl EventProcessor {
         let s = &self.storage;
         let sent_at = DateTime::<Utc>::from_timestamp(m.timestamp, 0).unwrap_or_else(Utc::now);
         let contact = s.channel.record_inbound(CHANNEL, &m.from, sent_at).await?;
-        let conversation = s.records.open_conversation(CHANNEL, &m.from).await?;
+        let open = s.records.open_conversation(CHANNEL, &m.from).await?;
         let content =
             serde_json::to_value(&m.content).map_err(|e| HandlerError::Permanent(e.to_string()))?;
-        s.records
+        // Recorded once per wamid, in whichever conversation first took it:
+        // on a redelivery that is where it already is (perhaps a conversation
+        // it opened itself, below), not the one open now.
+        let (message_id, home) = match s
+            .records
             .append_message(NewMessage {
-                conversation_id: conversation.id,
+                conversation_id: open.id,
                 direction: Direction::Inbound,
                 external_id: Some(m.id.clone()),
                 kind: m.content.kind().to_owned(),
                 content,
             })
-            .await?;
+            .await?
+        {
+            AppendOutcome::Inserted(message) => (message.id, message.conversation_id),
+            AppendOutcome::Duplicate {
+                existing,
+                conversation_id,
+            } => (existing, conversation_id),
+        };
         let patient = mask_phone(&m.from);
         if contact.blocked {
             tracing::info!(%patient, "message from a blocked number recorded; no reply");
@@ -194,31 +209,67 @@ impl EventProcessor {
         };
         let agent = Agent::shared()
             .map_err(|e| HandlerError::Transient(format!("triage knowledge invalid: {e}")))?;
+        let previous_episode = state.episode;
         let (mut next, actions) = agent.step(state, &patient_input(&m.content), &ctx);
         if let Some(floor) = next.floor() {
             let rules: Vec<&str> = next.fired.iter().map(|f| f.id.as_str()).collect();
             tracing::info!(%patient, %floor, ?rules, "red flags fired");
         }
+        // One conversation (transcript and report) per episode of the agent.
+        // CANCEL or RESTART closes the episode with this message in it, and
+        // the patient's next message opens a new conversation. A new problem
+        // after a finished triage opens the new episode with this very
+        // message: it moves into a new conversation, which its words begin.
+        let new_episode = next.episode > previous_episode;
+        let conversation_id = if new_episode && next.turns > 0 {
+            let opened = s.records.open_conversation_from(message_id).await?;
+            tracing::info!(%patient, episode = next.episode, "a new problem opened a new conversation");
+            opened.id
+        } else {
+            home
+        };
         // The rules' answer goes out first: a model is never waited for.
         let cause = format!("msg:{}", m.id);
-        store_and_send(s, &self.whatsapp, &m.from, &cause, &actions, 0).await?;
+        store_and_send(
+            s,
+            &self.whatsapp,
+            &m.from,
+            Some(conversation_id),
+            &cause,
+            &actions,
+            0,
+        )
+        .await?;
         if let Some(model) = &self.model {
-            next = self.consult(model, next, m, &cause, actions.len()).await?;
+            next = self
+                .consult(model, next, m, conversation_id, &cause, actions.len())
+                .await?;
         }
-        // The clinician's report, once a disposition is decided (a red flag
-        // fired or the interview concluded). Before the
-        // state is saved, so a crash replays `step` and stores it then; the
-        // upsert keeps one report per conversation.
-        if let Some(report) = TriageReport::from_state(&next, conversation.id, &m.from) {
+        // The clinician's report, once there is something to act on (a red
+        // flag fired, the interview concluded, a clinician was asked to take
+        // over), against the conversation of the episode it describes.
+        // Before the state is saved, so a crash replays `step` and stores it
+        // then; the upsert keeps one report per conversation.
+        if let Some(report) =
+            TriageReport::from_state(&next, agent.knowledge(), conversation_id, &m.from, sent_at)
+        {
+            let stored = s.reports.report_for_conversation(conversation_id).await?;
             let record = report
+                .settle(stored.as_ref())
                 .to_record()
                 .map_err(|e| HandlerError::Permanent(e.to_string()))?;
             s.reports.upsert_report(record).await?;
         }
+        if new_episode && next.turns == 0 {
+            s.records.close_conversation(home).await?;
+            tracing::info!(%patient, episode = next.episode, "the patient closed the conversation");
+        }
         let state_bytes =
             serde_json::to_vec(&next).map_err(|e| HandlerError::Permanent(e.to_string()))?;
         s.kv.set(&state_key, &state_bytes, Some(STATE_TTL)).await?;
-        if next.stage == Stage::CollectingSymptoms && next.turns > 0 {
+        // Only an interview in progress expires: a disposition needs no
+        // closing, and a hand-off waits for its clinician.
+        if super::session::expires(&next) {
             super::session::arm(s, &self.whatsapp, &m.from, &m.id).await?;
         }
         Ok(())
@@ -265,15 +316,16 @@ pub(crate) fn agent_state_key(wa_id: &str) -> String {
     format!("agent-state:{CHANNEL}:{wa_id}")
 }
 
-/// Stores replies to `recipient` as outbox rows keyed by `cause` and numbered
-/// from `first_seq`, and queues their sends. Order matters for crash safety:
-/// rows, then send jobs, then (in the caller, last) the agent state. A crash
-/// before the state is saved replays `step` on the old state, which yields the
-/// same rows (same keys), so nothing is sent twice.
+/// Stores replies to `recipient` in `conversation` as outbox rows keyed by
+/// `cause` and numbered from `first_seq`, and queues their sends. Order
+/// matters for crash safety: rows, then send jobs, then (in the caller, last)
+/// the agent state. A crash before the state is saved replays `step` on the
+/// old state, which yields the same rows (same keys), so nothing is sent twice.
 pub(crate) async fn store_and_send(
     s: &Storage,
     whatsapp: &WhatsApp,
     recipient: &str,
+    conversation: Option<Uuid>,
     cause: &str,
     actions: &[agent::Action],
     first_seq: usize,
@@ -289,6 +341,7 @@ pub(crate) async fn store_and_send(
             recipient: recipient.to_owned(),
             body: serde_json::to_value(&message)
                 .map_err(|e| HandlerError::Permanent(e.to_string()))?,
+            conversation_id: conversation,
         });
     }
     let stored = s.channel.put_outbox(&rows).await?;

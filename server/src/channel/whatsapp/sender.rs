@@ -108,6 +108,7 @@ pub async fn reengage(
             channel: CHANNEL.to_owned(),
             recipient: row.recipient.clone(),
             body,
+            conversation_id: row.conversation_id,
         }])
         .await?;
     for new in stored {
@@ -248,10 +249,21 @@ impl OutboundSender {
         match self.whatsapp.graph.send(&message).await {
             Ok(sent) => {
                 s.channel.finish_send(row.id, &sent.wamid).await?;
-                let conversation = s.records.open_conversation(CHANNEL, &row.recipient).await?;
+                // In the conversation the reply belongs to, which the patient
+                // may have closed since (CANCEL, a new problem); rows from
+                // before migration 0004 go to the open one.
+                let conversation_id = match row.conversation_id {
+                    Some(id) => id,
+                    None => {
+                        s.records
+                            .open_conversation(CHANNEL, &row.recipient)
+                            .await?
+                            .id
+                    }
+                };
                 s.records
                     .append_message(NewMessage {
-                        conversation_id: conversation.id,
+                        conversation_id,
                         direction: Direction::Outbound,
                         external_id: Some(sent.wamid),
                         kind: "outbound".to_owned(),

@@ -10,7 +10,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use agent::{Agent, ConversationState};
+use agent::{Agent, ConversationState, Stage};
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +29,13 @@ pub struct SessionTimer {
     pub message_id: String,
     /// When it fires (ms since the epoch).
     pub due_at_ms: i64,
+}
+
+/// Whether a conversation in this state is closed when the patient stops
+/// answering: only an interview in progress. A disposition needs no
+/// closing, and a hand-off must stay open until a clinician replies.
+pub fn expires(state: &ConversationState) -> bool {
+    state.stage == Stage::CollectingSymptoms && state.turns > 0 && state.handoff.is_none()
 }
 
 /// Queues the timer for `message_id` (once per message).
@@ -102,20 +109,26 @@ impl JobHandler for SessionTimers {
         if state.last_input_key.as_deref() != Some(timer.message_id.as_str()) {
             return Ok(()); // the patient wrote again: a newer timer owns the session
         }
+        // Checked here too, not only when arming: the state may have moved
+        // on (a hand-off) under the same last input.
+        if !expires(&state) {
+            return Ok(());
+        }
         let agent = Agent::shared().map_err(|e| HandlerError::Transient(e.to_string()))?;
         let Some((fresh, actions)) = agent.expire(&state) else {
             return Ok(());
         };
+        let conversation = s.records.open_conversation(CHANNEL, &timer.wa_id).await?;
         store_and_send(
             s,
             &self.whatsapp,
             &timer.wa_id,
+            Some(conversation.id),
             &format!("expire:{}", timer.message_id),
             &actions,
             0,
         )
         .await?;
-        let conversation = s.records.open_conversation(CHANNEL, &timer.wa_id).await?;
         s.records.close_conversation(conversation.id).await?;
         let bytes =
             serde_json::to_vec(&fresh).map_err(|e| HandlerError::Permanent(e.to_string()))?;

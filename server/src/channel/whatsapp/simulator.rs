@@ -14,10 +14,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::event::MessageContent;
-use super::runtime::WhatsApp;
+use super::message::OutboundMessage;
+use super::runtime::{CHANNEL, WhatsApp};
 use super::signature::sign;
 use crate::app::AppState;
 use crate::http::ApiError;
+use crate::storage::{Direction, Message};
 
 /// `POST /simulator/api/send` body.
 #[derive(Debug, Clone, Deserialize)]
@@ -169,6 +171,80 @@ pub async fn messages(
         .map(|r| json!({"wamid": r.wamid, "message": r.request}))
         .collect();
     Ok(Json(json!({"messages": sent})))
+}
+
+/// How much of a simulated patient's history the page shows.
+const TRANSCRIPT_LIMIT: u32 = 500;
+
+/// `GET /simulator/api/conversation?wa_id=…`: the whole exchange with this
+/// patient from the server's own records — what they wrote and what the bot
+/// sent, in order, across every conversation (episode) of the number — so a
+/// reload or a `?from=` link shows what happened, not only what this browser
+/// saw. Outbound messages are in Graph API request shape, as the page
+/// renders them; inbound ones carry their text.
+pub async fn conversation(
+    State(state): State<AppState>,
+    Query(query): Query<MessagesQuery>,
+) -> Result<Json<Value>, ApiError> {
+    enabled(&state.whatsapp)?;
+    // Records of real patients are PHI: with real credentials this page is
+    // not the way to read them.
+    if state.whatsapp.sink.is_none() {
+        return Err(ApiError::BadRequest(
+            "real WhatsApp credentials are configured: conversations are not shown in the simulator"
+                .to_owned(),
+        ));
+    }
+    if !valid_wa_id(&query.wa_id) {
+        return Err(ApiError::BadRequest(
+            "`wa_id` must be 6 to 15 digits (a WhatsApp id)".to_owned(),
+        ));
+    }
+    let storage = state
+        .storage
+        .get()
+        .ok_or_else(|| ApiError::Unavailable("storage is not connected".to_owned()))?;
+    let messages = storage
+        .records
+        .patient_messages(CHANNEL, &query.wa_id, TRANSCRIPT_LIMIT)
+        .await?;
+    let messages: Vec<Value> = messages.iter().map(transcript_entry).collect();
+    Ok(Json(json!({"wa_id": query.wa_id, "messages": messages})))
+}
+
+/// One recorded message as the simulator page shows it.
+fn transcript_entry(m: &Message) -> Value {
+    let mut entry = json!({
+        "id": m.id,
+        "conversation_id": m.conversation_id,
+        "direction": m.direction,
+        "wamid": m.external_id,
+        "kind": m.kind,
+        "created_at": m.created_at,
+    });
+    match m.direction {
+        Direction::Inbound => {
+            let text = match serde_json::from_value::<MessageContent>(m.content.clone()) {
+                Ok(MessageContent::Text { body }) => body,
+                Ok(
+                    MessageContent::ButtonReply { title, .. }
+                    | MessageContent::ListReply { title, .. },
+                ) => title,
+                Ok(MessageContent::Button { text, .. }) => text,
+                Ok(other) => format!("[{}]", other.kind()),
+                Err(_) => format!("[{}]", m.kind),
+            };
+            entry["text"] = json!(text);
+        }
+        // The outbox row's message; the page renders the Graph request body.
+        Direction::Outbound => {
+            entry["message"] = match serde_json::from_value::<OutboundMessage>(m.content.clone()) {
+                Ok(message) => message.to_graph_json(),
+                Err(_) => m.content.clone(),
+            };
+        }
+    }
+    entry
 }
 
 #[cfg(test)]
