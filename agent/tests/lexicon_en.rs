@@ -183,7 +183,10 @@ const MUST_MATCH: &[(&str, &str)] = &[
     ("everyone would be better off without me", "hopelessness"),
     ("my son's temperature 39 since lunch", "fever"),
     // Generic body-part x pain patterns and lay serious signs (red flags 2026.12.2)
-    ("my tummy has been really hurting since lunch", "abdominal_pain"),
+    (
+        "my tummy has been really hurting since lunch",
+        "abdominal_pain",
+    ),
     ("pain in her lower belly all night", "abdominal_pain"),
     ("his head is pounding and throbbing", "headache"),
     ("my lower back is killing me", "back_pain"),
@@ -193,16 +196,31 @@ const MUST_MATCH: &[(&str, &str)] = &[
     ("my back tooth is throbbing", "toothache"),
     ("aching pain in both knees", "limb_pain"),
     ("my kidneys really hurt", "flank_pain"),
-    ("my dad says we would all be better off without him", "hopelessness"),
+    (
+        "my dad says we would all be better off without him",
+        "hopelessness",
+    ),
     ("she has been saving up her paracetamol", "self_harm"),
     ("he talked about wanting to kill himself", "self_harm"),
     ("my toddler ate some of nan's tablets", "poisoning"),
     ("she swallowed a button battery", "poisoning"),
-    ("his eyes rolled back and he went stiff then started jerking", "seizure"),
-    ("I gave birth at home and I'm soaking through pads", "soaking_pads"),
+    (
+        "his eyes rolled back and he went stiff then started jerking",
+        "seizure",
+    ),
+    (
+        "I gave birth at home and I'm soaking through pads",
+        "soaking_pads",
+    ),
     ("passing clots the size of a plum", "soaking_pads"),
-    ("he hasn't passed urine since last night", "bladder_bowel_loss"),
-    ("no urine at all today and his bladder feels full", "bladder_bowel_loss"),
+    (
+        "he hasn't passed urine since last night",
+        "bladder_bowel_loss",
+    ),
+    (
+        "no urine at all today and his bladder feels full",
+        "bladder_bowel_loss",
+    ),
     ("cold hands and feet and she's not herself", "mottled_skin"),
     ("got oven cleaner in my eye", "chemical_eye_injury"),
     ("splashed bleach into his eyes", "chemical_eye_injury"),
@@ -211,9 +229,15 @@ const MUST_MATCH: &[(&str, &str)] = &[
     ("I was diagnosed with dengue yesterday", "dengue"),
     ("her gums keep bleeding", "bleeding_gums"),
     ("she's on chemo for breast cancer", "chemotherapy"),
-    ("a curtain coming across the vision in my left eye", "sudden_vision_loss"),
+    (
+        "a curtain coming across the vision in my left eye",
+        "sudden_vision_loss",
+    ),
     ("temp is 38.5 this morning", "fever"),
-    ("he can only say a few words between breaths", "too_breathless_to_speak"),
+    (
+        "he can only say a few words between breaths",
+        "too_breathless_to_speak",
+    ),
 ];
 
 /// `(text, concept)`: the concept is mentioned but denied.
@@ -288,10 +312,22 @@ const MUST_NOT: &[(&str, &str)] = &[
     // Near misses of the red flags 2026.12.2 patterns
     ("the chest pain came back this morning", "back_pain"),
     ("he has a chest infection", "chest_pain"),
-    ("I take my tablets every morning with breakfast", "poisoning"),
-    ("I always have cold hands and feet in winter", "mottled_skin"),
-    ("my eyes sting from the swimming pool", "chemical_eye_injury"),
-    ("heavy periods, I change my pad every few hours", "soaking_pads"),
+    (
+        "I take my tablets every morning with breakfast",
+        "poisoning",
+    ),
+    (
+        "I always have cold hands and feet in winter",
+        "mottled_skin",
+    ),
+    (
+        "my eyes sting from the swimming pool",
+        "chemical_eye_injury",
+    ),
+    (
+        "heavy periods, I change my pad every few hours",
+        "soaking_pads",
+    ),
     ("she's drinking and feeding well", "feeding_danger_sign"),
     ("it is very hot today", "fever"),
 ];

@@ -242,7 +242,10 @@ const MUST_MATCH: &[(&str, &str)] = &[
     ("mtoto ana homa na shingo ngumu", "stiff_neck"),
     ("damu inatoka nyingi na haikomi", "severe_bleeding"),
     // Generic body-part x pain patterns and lay serious signs (red flags 2026.12.2)
-    ("me duele muchísimo la barriga desde anoche", "abdominal_pain"),
+    (
+        "me duele muchísimo la barriga desde anoche",
+        "abdominal_pain",
+    ),
     ("j'ai très mal au bas du ventre", "abdominal_pain"),
     ("estou com muita dor na barriga", "abdominal_pain"),
     ("पेट के नीचे बहुत दर्द है", "abdominal_pain"),

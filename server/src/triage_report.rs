@@ -85,6 +85,10 @@ pub struct TriageReport {
     /// Who the patient is, as far as their words say.
     #[serde(default)]
     pub demographics: ReportedDemographics,
+    /// Warning signs the patient could not tell even after a concrete
+    /// check, which did not count (the clinician should ask).
+    #[serde(default)]
+    pub unresolved_signs: Vec<String>,
     /// Why this disposition, in one or two sentences.
     pub rationale: String,
     /// Version of the rule set.
@@ -361,6 +365,7 @@ impl TriageReport {
                 relation: state.demographics.relation.clone(),
                 words: state.demographics.words.clone(),
             },
+            unresolved_signs: state.unresolved.clone(),
             rules_version: state.rules_version.clone(),
             language: state.language,
             model: state.model.clone().unwrap_or_else(|| NO_MODEL.to_owned()),
@@ -549,6 +554,13 @@ impl TriageReport {
                 let unit = unit_of(&m.kind);
                 writeln!(out, "  - {}: {value}{unit} (\"{}\")", m.kind, m.words)?;
             }
+        }
+        if !self.unresolved_signs.is_empty() {
+            writeln!(
+                out,
+                "Not sure, even after a check (ask): {}",
+                self.unresolved_signs.join(", ")
+            )?;
         }
         writeln!(out)?;
         if let Some(summary) = &self.model_summary {
