@@ -424,11 +424,20 @@ impl Agent {
         // A real description of a problem that matches no complaint (an
         // intent aside) is assessed as "unwell": how bad, how long, the
         // commonest emergencies screened, and a clinician sees it.
-        if !heard_something
+        // So is a recognised symptom that no complaint protocol covers.
+        let uncovered = !next.evidence.present.is_empty()
+            && !next.evidence.has(UNWELL)
+            && !self
+                .knowledge
+                .protocols
+                .protocols
+                .iter()
+                .any(|p| p.applies(|c| next.evidence.has(c)))
+            && red_flags::evaluate(&self.knowledge.rules, &next.evidence).is_empty();
+        if (uncovered
+            || (!heard_something && next.evidence.present.is_empty() && intents.is_empty()))
             && pending_before.is_none()
             && next.stage == Stage::CollectingSymptoms
-            && next.evidence.present.is_empty()
-            && intents.is_empty()
             && let Some(text) = text
             && describes_a_problem(text)
         {
@@ -602,14 +611,7 @@ impl Agent {
             } else {
                 question.to_owned()
             };
-            actions.push(if asked.is_yes_no() {
-                self.yes_no(lang, text, &asked)
-            } else {
-                Action::Ask {
-                    text,
-                    choices: Vec::new(),
-                }
-            });
+            actions.push(self.ask(lang, text, &asked));
             return (next, actions);
         }
         if next.evidence.present.is_empty() && next.measurements.is_empty() {
@@ -620,18 +622,22 @@ impl Agent {
         // Nothing left that could change the outcome: the most urgent of the
         // red-flag floor and the chief complaints' protocols. Without either,
         // a regular appointment — self-care needs a protocol that supports it.
-        let disposition = level
+        let mut disposition = level
             .unwrap_or(Disposition::Routine)
             .max(next.disposition.unwrap_or(Disposition::SelfCare));
         // Only "unwell", and neither how bad nor how long could be learnt:
         // nothing to assess on, so a clinician.
         let unassessable = next.protocols.iter().all(|p| p == UNWELL)
-            && next.evidence.present.iter().all(|c| c == UNWELL)
             && next.evidence.has(UNWELL)
             && next.severity.is_none()
             && next.durations.is_empty();
         if unassessable && !disposition.is_emergency() {
-            return self.hand_off(next, HandoffReason::NotUnderstood, level, actions, lang);
+            if next.evidence.present.iter().all(|c| c == UNWELL) {
+                return self.hand_off(next, HandoffReason::NotUnderstood, level, actions, lang);
+            }
+            // A recognised symptom without a protocol, and nothing learnt
+            // about it: a regular appointment, as without the assessment.
+            disposition = disposition.max(Disposition::Routine);
         }
         if next.unresolved.len() >= UNRESOLVED_FOR_HANDOFF && !disposition.is_emergency() {
             let mut handoff = Handoff::new(
@@ -719,16 +725,22 @@ impl Agent {
                 if let Some(q) = next.pending_question.clone()
                     && let Some(text) = self.question_text(l, &q)
                 {
-                    actions.push(if q.is_yes_no() {
-                        self.yes_no(l, text.to_owned(), &q)
-                    } else {
-                        Action::Ask {
-                            text: text.to_owned(),
-                            choices: Vec::new(),
-                        }
-                    });
+                    actions.push(self.ask(l, text.to_owned(), &q));
                 }
                 (next, actions)
+            }
+        }
+    }
+
+    /// A question as the patient sees it: yes/no ones with their three
+    /// reply buttons, typed ones (a severity, a duration, a reading) bare.
+    fn ask(&self, lang: Language, text: String, asked: &Question) -> Action {
+        if asked.is_yes_no() {
+            self.yes_no(lang, text, asked)
+        } else {
+            Action::Ask {
+                text,
+                choices: Vec::new(),
             }
         }
     }
@@ -825,14 +837,7 @@ impl Agent {
         if let Some(q) = pending
             && let Some(text) = self.question_text(lang, &q)
         {
-            actions.push(if q.is_yes_no() {
-                self.yes_no(lang, text.to_owned(), &q)
-            } else {
-                Action::Ask {
-                    text: text.to_owned(),
-                    choices: Vec::new(),
-                }
-            });
+            actions.push(self.ask(lang, text.to_owned(), &q));
             next.pending_question = Some(q);
             return (next, actions);
         }
@@ -847,14 +852,7 @@ impl Agent {
                 if let Some(text) = self.question_text(lang, &q) {
                     next.pending_question = Some(q.clone());
                     next.asked.push(q.clone());
-                    actions.push(if q.is_yes_no() {
-                        self.yes_no(lang, text.to_owned(), &q)
-                    } else {
-                        Action::Ask {
-                            text: text.to_owned(),
-                            choices: Vec::new(),
-                        }
-                    });
+                    actions.push(self.ask(lang, text.to_owned(), &q));
                 }
                 (next, actions)
             }
@@ -947,14 +945,7 @@ impl Agent {
         if let Some(q) = pending
             && let Some(text) = self.question_text(lang, q)
         {
-            actions.push(if q.is_yes_no() {
-                self.yes_no(lang, text.to_owned(), q)
-            } else {
-                Action::Ask {
-                    text: text.to_owned(),
-                    choices: Vec::new(),
-                }
-            });
+            actions.push(self.ask(lang, text.to_owned(), &q));
             next.pending_question = Some(q.clone());
         }
         Some((std::mem::take(next), std::mem::take(actions)))
@@ -2005,6 +1996,91 @@ mod tests {
             !s.asked.iter().any(|q| q.topic() == "testicular_pain"),
             "{:?}",
             s.asked
+        );
+    }
+
+    #[test]
+    fn a_problem_no_complaint_matches_is_assessed_not_dropped() {
+        let (s, actions) = agent().step(
+            ConversationState::default(),
+            &text("there is a strange clicking feeling behind my kneecap when I climb stairs"),
+            &ctx("m1"),
+        );
+        assert!(s.evidence.has(UNWELL), "{:?}", s.evidence);
+        assert!(
+            s.pending_question.is_some(),
+            "a question, not a dead end: {actions:?}"
+        );
+        // Answered: how bad and how long decide.
+        let mut s = s;
+        let mut n = 1;
+        while let Some(q) = s.pending_question.clone() {
+            n += 1;
+            assert!(n < 20);
+            let answer = match q {
+                Question::Severity => text("2"),
+                Question::Duration => text("3 days"),
+                _ => text("no"),
+            };
+            s = agent().step(s, &answer, &ctx(&format!("m{n}"))).0;
+        }
+        assert_eq!(s.disposition, Some(Disposition::SelfCare));
+        // Nothing learnt about it at all: a clinician, not a guess.
+        let (mut s, _) = agent().step(
+            ConversationState::default(),
+            &text("there is a strange clicking feeling behind my kneecap when I climb stairs"),
+            &ctx("x1"),
+        );
+        let mut n = 1;
+        while s.pending_question.is_some() {
+            n += 1;
+            assert!(n < 20);
+            s = agent()
+                .step(s, &text("I don't know"), &ctx(&format!("x{n}")))
+                .0;
+        }
+        assert_eq!(s.stage, Stage::EscalatedToClinician);
+        assert_eq!(
+            s.handoff.map(|h| h.reason),
+            Some(HandoffReason::NotUnderstood)
+        );
+    }
+
+    #[test]
+    fn doubt_about_a_stiff_neck_with_a_fever_is_checked_not_assumed() {
+        let (mut s, _) = agent().step(
+            ConversationState::default(),
+            &text("I have a fever and a headache"),
+            &ctx("m1"),
+        );
+        let mut n = 1;
+        let mut checked = false;
+        while let Some(q) = s.pending_question.clone() {
+            n += 1;
+            assert!(n < 20);
+            checked |= q == Question::Followup("stiff_neck".into());
+            let input = if q.is_yes_no() {
+                PatientInput::Choice {
+                    id: format!("unsure:{q}"),
+                    title: "Not sure".into(),
+                }
+            } else {
+                text("I don't know")
+            };
+            s = agent().step(s, &input, &ctx(&format!("m{n}"))).0;
+        }
+        assert!(checked, "the chin-to-chest check was asked: {:?}", s.asked);
+        assert!(
+            !s.fired
+                .iter()
+                .any(|f| f.id == "meningitis.fever_with_stiff_neck"),
+            "doubt alone is no meningitis: {:?}",
+            s.fired
+        );
+        assert!(
+            s.unresolved.iter().any(|c| c == "stiff_neck"),
+            "{:?}",
+            s.unresolved
         );
     }
 }
