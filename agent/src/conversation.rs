@@ -945,7 +945,7 @@ impl Agent {
         if let Some(q) = pending
             && let Some(text) = self.question_text(lang, q)
         {
-            actions.push(self.ask(lang, text.to_owned(), &q));
+            actions.push(self.ask(lang, text.to_owned(), q));
             next.pending_question = Some(q.clone());
         }
         Some((std::mem::take(next), std::mem::take(actions)))
