@@ -424,6 +424,8 @@ impl Agent {
         // A real description of a problem that matches no complaint (an
         // intent aside) is assessed as "unwell": how bad, how long, the
         // commonest emergencies screened, and a clinician sees it.
+        // Red flags once per turn: the `unwell` concept below is in no rule.
+        let mut fired = red_flags::evaluate(&self.knowledge.rules, &next.evidence);
         // So is a recognised symptom that no complaint protocol covers.
         let uncovered = !next.evidence.present.is_empty()
             && !next.evidence.has(UNWELL)
@@ -433,7 +435,7 @@ impl Agent {
                 .protocols
                 .iter()
                 .any(|p| p.applies(|c| next.evidence.has(c)))
-            && red_flags::evaluate(&self.knowledge.rules, &next.evidence).is_empty();
+            && fired.is_empty();
         if (uncovered
             || (!heard_something && next.evidence.present.is_empty() && intents.is_empty()))
             && pending_before.is_none()
@@ -452,7 +454,6 @@ impl Agent {
 
         // Red flags, vital signs and protocols on every turn, before anything
         // else is said, whatever the stage.
-        let mut fired = red_flags::evaluate(&self.knowledge.rules, &next.evidence);
         fired.extend(self.vital_findings(&next));
         let new: Vec<FiredRule> = fired
             .into_iter()

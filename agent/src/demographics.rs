@@ -147,20 +147,11 @@ fn fold(text: &str) -> String {
             '"' | '(' | ')' | '[' | ']' | '{' | '}' | '/' | '\\' | '*' | '-' | '–' | '—' | '&'
             | '=' | '<' | '>' | '~' | '^' | '_' | '#' | '@' => separate(&mut out),
             c if c.is_whitespace() => separate(&mut out),
-            'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' => out.push('a'),
-            'é' | 'è' | 'ê' | 'ë' => out.push('e'),
-            'í' | 'ì' | 'î' | 'ï' => out.push('i'),
-            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => out.push('o'),
-            'ú' | 'ù' | 'û' | 'ü' => out.push('u'),
-            'ý' | 'ÿ' => out.push('y'),
-            'ç' => out.push('c'),
-            'ñ' => out.push('n'),
             'œ' => out.push_str("oe"),
             'æ' => out.push_str("ae"),
-            '’' | '‘' | '`' => out.push('\''),
             // Combining accents (decomposed "ã"): ignored, as in `tokenize`.
             '\u{0300}'..='\u{036F}' => {}
-            c => out.push(c),
+            c => out.push(crate::extract::fold_char(c)),
         }
     }
     out

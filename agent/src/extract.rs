@@ -68,7 +68,8 @@ impl Evidence {
 /// Marks a clause boundary in the token stream: negation never crosses it.
 const BREAK: &str = "|";
 
-fn fold_char(c: char) -> char {
+/// A Latin letter without its accent (and typographic apostrophes as `'`).
+pub(crate) fn fold_char(c: char) -> char {
     match c {
         'á' | 'à' | 'â' | 'ã' | 'ä' | 'å' => 'a',
         'é' | 'è' | 'ê' | 'ë' => 'e',

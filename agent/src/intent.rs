@@ -164,6 +164,13 @@ struct Found {
 #[derive(Debug)]
 pub struct Intents {
     phrases: Vec<Phrase>,
+    /// Phrases that need not open the message, by the squeezed first word
+    /// they can start with: a token is only tried against these (as the
+    /// lexicon extractor does), which keeps `detect` off the hot path.
+    by_first_word: HashMap<String, Vec<usize>>,
+    /// Phrases whose first word cannot be indexed (a gap, a medicine, a
+    /// one-word prefix such as `bhej*`): tried at every token.
+    unindexed: Vec<usize>,
     medicines: HashSet<String>,
     fillers: HashSet<String>,
     commands: Vec<(Vec<String>, Command)>,
@@ -272,8 +279,34 @@ impl Intents {
             .map(|p| words(p))
             .collect();
         language_prefixes.sort_by_key(|p| std::cmp::Reverse(p.len()));
+        let mut by_first_word: HashMap<String, Vec<usize>> = HashMap::new();
+        let mut unindexed = Vec::new();
+        for (i, phrase) in phrases.iter().enumerate() {
+            if phrase.opens_message {
+                continue;
+            }
+            match phrase.slots.first() {
+                Some(Slot::Word(alternatives))
+                    if alternatives
+                        .iter()
+                        .all(|a| !(a.prefix && a.words.len() == 1)) =>
+                {
+                    for alt in alternatives {
+                        if let Some(first) = alt.squeezed.first() {
+                            let list = by_first_word.entry(first.clone()).or_default();
+                            if !list.contains(&i) {
+                                list.push(i);
+                            }
+                        }
+                    }
+                }
+                _ => unindexed.push(i),
+            }
+        }
         Intents {
             phrases,
+            by_first_word,
+            unindexed,
             medicines: catalog.medicines.iter().flat_map(|m| words(m)).collect(),
             fillers,
             commands,
@@ -383,10 +416,16 @@ impl Intents {
     fn find(&self, tokens: &[Token]) -> Vec<Found> {
         let mut found = Vec::new();
         for start in 0..tokens.len() {
-            for (i, phrase) in self.phrases.iter().enumerate() {
-                if phrase.opens_message {
-                    continue;
-                }
+            let indexed = tokens[start]
+                .word()
+                .and_then(|w| self.by_first_word.get(&squeeze(w)))
+                .map_or(&[][..], Vec::as_slice);
+            let mut candidates: Vec<usize> =
+                indexed.iter().chain(&self.unindexed).copied().collect();
+            // Phrases in catalogue order, as before the index.
+            candidates.sort_unstable();
+            for i in candidates {
+                let phrase = &self.phrases[i];
                 if let Some(end) = self.match_slots(&phrase.slots, tokens, start) {
                     found.push(Found {
                         phrase: i,

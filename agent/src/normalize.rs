@@ -102,7 +102,7 @@ fn is_symbol(c: char) -> bool {
 }
 
 /// One character's canonical form: `None` drops it, a space separates.
-fn canonical(c: char) -> Option<char> {
+pub(crate) fn canonical(c: char) -> Option<char> {
     Some(match c {
         // Apostrophes: right/left single quote, modifier letter, prime,
         // acute and grave accents typed in their place.

@@ -448,8 +448,10 @@ const LETTER_AGE_AFTER: &[&str] = &[
 ];
 /// After a number of years: it was that long ago ("tem 3 anos que", "3 years ago").
 const AGO: &[&str] = &["ago", "que", "back", "since"];
-const OUT_OF: &[&[&str]] = &[
+/// Between a severity and its scale ("8 out of 10", "8 de 10", "8 of 10").
+pub(crate) const OUT_OF: &[&[&str]] = &[
     &["out", "of"],
+    &["of"],
     &["de"],
     &["sur"],
     &["em"],

@@ -179,30 +179,11 @@ fn fold_into(c: char, out: &mut String) {
         out.push(c.to_ascii_lowercase());
         return;
     }
+    // The same character folding as the lexicons' tokenizer.
     for c in c.to_lowercase() {
-        let folded = match c {
-            'á' | 'à' | 'â' | 'ã' | 'ä' => 'a',
-            'é' | 'è' | 'ê' | 'ë' => 'e',
-            'í' | 'ì' | 'î' | 'ï' => 'i',
-            'ó' | 'ò' | 'ô' | 'õ' | 'ö' => 'o',
-            'ú' | 'ù' | 'û' | 'ü' => 'u',
-            'ç' => 'c',
-            'ñ' => 'n',
-            '’' => '\'',
-            '\u{093C}' => continue,
-            '\u{0901}' => '\u{0902}',
-            // Precomposed nukta letters क़ … य़ → their base letters.
-            '\u{0958}' => 'क',
-            '\u{0959}' => 'ख',
-            '\u{095A}' => 'ग',
-            '\u{095B}' => 'ज',
-            '\u{095C}' => 'ड',
-            '\u{095D}' => 'ढ',
-            '\u{095E}' => 'फ',
-            '\u{095F}' => 'य',
-            other => other,
-        };
-        out.push(folded);
+        if let Some(c) = crate::normalize::canonical(c) {
+            out.push(crate::extract::fold_char(c));
+        }
     }
 }
 
@@ -508,17 +489,6 @@ const WEIGHT_CHANGE: &[&str] = &[
     "lost", "gained", "lose", "gain", "losing", "gaining", "perdi", "perdio", "baje", "subi",
     "gane", "perdu", "pris", "perdeu", "ganhou", "engordei", "emagreci", "घटा", "बढा", "kam",
     "amepungua", "ameongezeka",
-];
-/// Between a severity and its scale.
-const OUT_OF: &[&[&str]] = &[
-    &["out", "of"],
-    &["de"],
-    &["sur"],
-    &["em"],
-    &["kati", "ya"],
-    &["में", "से"],
-    &["me", "se"],
-    &["of"],
 ];
 /// Connectors allowed between a number and a following cue ("88% de saturación").
 #[rustfmt::skip]
@@ -877,7 +847,7 @@ fn not_a_measurement(tokens: &[Token], at: usize) -> bool {
 
 /// "8 out of 10", "8 de 10", "6 sur 10", "5 kati ya 10", "8 में से 10".
 fn severity(tokens: &[Token], at: usize) -> bool {
-    OUT_OF.iter().any(|words| {
+    crate::quantities::OUT_OF.iter().any(|words| {
         let matches = words
             .iter()
             .enumerate()

@@ -42,7 +42,7 @@ pub struct TriageReport {
     pub status: ReportStatus,
     /// The hand-off to a clinician, when the agent asked for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub handoff: Option<ReportedHandoff>,
+    pub handoff: Option<agent::Handoff>,
     /// How soon a clinician must review this report: the level's SLA, or
     /// the reply time promised to the patient on a hand-off if sooner.
     #[serde(default)]
@@ -81,10 +81,10 @@ pub struct TriageReport {
     pub ages_years: Vec<f32>,
     /// Vital signs and other readings the patient gave, in the order given.
     #[serde(default)]
-    pub measurements: Vec<ReportedMeasurement>,
+    pub measurements: Vec<agent::vitals::Measurement>,
     /// Who the patient is, as far as their words say.
     #[serde(default)]
-    pub demographics: ReportedDemographics,
+    pub demographics: agent::demographics::Demographics,
     /// Warning signs the patient could not tell even after a concrete
     /// check, which did not count (the clinician should ask).
     #[serde(default)]
@@ -104,56 +104,6 @@ pub struct TriageReport {
     /// decision (filled by retrieval; empty today).
     #[serde(default)]
     pub excerpts: Vec<ReportExcerpt>,
-}
-
-/// A reading the patient typed from their own device.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ReportedMeasurement {
-    /// `spo2`, `heart_rate`, `blood_pressure`, … (the agent's names).
-    pub kind: String,
-    /// In the kind's canonical unit (systolic for blood pressure).
-    pub value: f32,
-    /// Diastolic, for blood pressure.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub second: Option<f32>,
-    /// The patient's own words.
-    pub words: String,
-}
-
-/// Who the patient is: the person described, who may not be the writer.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct ReportedDemographics {
-    /// Age in years.
-    #[serde(default)]
-    pub age_years: Option<f32>,
-    /// `female` or `male`, when stated.
-    #[serde(default)]
-    pub sex: Option<agent::demographics::Sex>,
-    /// A carer is writing about someone else.
-    #[serde(default)]
-    pub about_someone_else: bool,
-    /// Who the patient is to the writer ("daughter").
-    #[serde(default)]
-    pub relation: Option<String>,
-    /// The words that said so.
-    #[serde(default)]
-    pub words: Vec<String>,
-}
-
-/// Why and when the agent asked a clinician to take over.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ReportedHandoff {
-    /// `not_understood`, `patient_asked` or `unresolved_doubt`.
-    pub reason: HandoffReason,
-    /// The level the hand-off carries.
-    pub disposition: Disposition,
-    /// The reply time the patient was told, in minutes.
-    pub review_minutes: u32,
-    /// The patient turn that led to it.
-    pub at_turn: u32,
-    /// Concepts left in doubt (`unresolved_doubt`).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub concepts: Vec<String>,
 }
 
 /// One concept with the words the patient used for it.
@@ -226,13 +176,7 @@ impl TriageReport {
         patient_ref: &str,
         at: DateTime<Utc>,
     ) -> Option<TriageReport> {
-        let handoff = state.handoff.as_ref().map(|h| ReportedHandoff {
-            reason: h.reason,
-            disposition: h.disposition,
-            review_minutes: h.review_minutes,
-            at_turn: h.at_turn,
-            concepts: h.concepts.clone(),
-        });
+        let handoff = state.handoff.clone();
         let escalated = handoff.is_some() || state.stage == Stage::EscalatedToClinician;
         // The red-flag floor is final: never report less urgent than it, nor
         // than the level a hand-off carries. A hand-off without a level
@@ -348,23 +292,8 @@ impl TriageReport {
             protocol_rules,
             temperature_c: state.temperature_c,
             ages_years: state.ages_years.clone(),
-            measurements: state
-                .measurements
-                .iter()
-                .map(|m| ReportedMeasurement {
-                    kind: m.kind.as_str().to_owned(),
-                    value: m.value,
-                    second: m.second,
-                    words: m.words.clone(),
-                })
-                .collect(),
-            demographics: ReportedDemographics {
-                age_years: state.demographics.age_years,
-                sex: state.demographics.sex,
-                about_someone_else: state.demographics.about_someone_else,
-                relation: state.demographics.relation.clone(),
-                words: state.demographics.words.clone(),
-            },
+            measurements: state.measurements.clone(),
+            demographics: state.demographics.clone(),
             unresolved_signs: state.unresolved.clone(),
             rules_version: state.rules_version.clone(),
             language: state.language,
@@ -551,8 +480,13 @@ impl TriageReport {
                     Some(second) => format!("{}/{}", m.value, second),
                     None => m.value.to_string(),
                 };
-                let unit = unit_of(&m.kind);
-                writeln!(out, "  - {}: {value}{unit} (\"{}\")", m.kind, m.words)?;
+                let unit = unit_of(m.kind.as_str());
+                writeln!(
+                    out,
+                    "  - {}: {value}{unit} (\"{}\")",
+                    m.kind.as_str(),
+                    m.words
+                )?;
             }
         }
         if !self.unresolved_signs.is_empty() {
@@ -684,7 +618,7 @@ fn chief_complaint(state: &ConversationState, knowledge: &Knowledge) -> Option<S
 
 /// Why a hand-off report is at its level.
 fn handoff_rationale(
-    handoff: &ReportedHandoff,
+    handoff: &agent::Handoff,
     disposition: Disposition,
     red_flags: &[ReportedRedFlag],
 ) -> String {
@@ -1105,7 +1039,7 @@ mod tests {
         s.demographics.words = vec!["my dad".to_owned(), "67".to_owned()];
         let report = report_of(&s);
         assert_eq!(report.measurements.len(), 2);
-        assert_eq!(report.measurements[1].kind, "blood_pressure");
+        assert_eq!(report.measurements[1].kind.as_str(), "blood_pressure");
         assert_eq!(report.measurements[1].second, Some(48.0));
         assert_eq!(report.demographics.relation.as_deref(), Some("father"));
         let json = serde_json::to_value(&report).unwrap();
